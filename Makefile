@@ -1,0 +1,39 @@
+# engage: PGXS build.  `make demo` and `make test` are the two commands a
+# newcomer needs; both install what is missing first.
+
+EXTENSION    = engage
+EXTVERSION   = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
+
+MODULE_big   = engage
+OBJS         = src/engage.o src/ele.o src/score.o
+
+# The install script is generated from readable parts; upgrade scripts ship as they are.
+INSTALL_PARTS = $(sort $(wildcard sql/install/*.sql))
+DATA_built   = sql/$(EXTENSION)--$(EXTVERSION).sql
+DATA         = $(filter-out $(DATA_built), $(wildcard sql/$(EXTENSION)--*--*.sql))
+DOCS         =
+
+REGRESS      = ele_minutes engagement_series refresh errors
+REGRESS_OPTS = --inputdir=test --load-extension=$(EXTENSION)
+
+PG_CPPFLAGS  = -I$(srcdir)/src
+PG_CFLAGS    = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
+EXTRA_CLEAN  = $(DATA_built) results regression.diffs regression.out
+
+PG_CONFIG   ?= pg_config
+PGXS        := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+$(DATA_built): $(INSTALL_PARTS) $(EXTENSION).control
+	@{ printf -- '-- engage %s: generated from sql/install/*.sql; edit those parts.\n\n' '$(EXTVERSION)'; \
+	   for f in $(INSTALL_PARTS); do cat $$f; echo; done; } > $@
+
+.PHONY: deps demo test bench
+deps:
+	test/install-deps.sh
+
+demo: deps
+	test/demo.sh
+
+test: deps
+	test/run-tests.sh

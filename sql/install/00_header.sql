@@ -1,0 +1,2 @@
+-- engage: student engagement profiles for the My Progress dashboard.
+\echo Use "CREATE EXTENSION engage" to load this file. \quit

@@ -1,0 +1,304 @@
+-- Canonical tables ----------------------------------------------------------
+--
+-- Loaded by the warehouse ETL.  Every row about a person carries student_id,
+-- so that row-level security can scope it.  Every table is registered with
+-- pg_extension_config_dump so that pg_dump keeps its rows.
+
+CREATE TABLE @extschema@.college (
+    code text PRIMARY KEY
+        CONSTRAINT college_code_format CHECK (code ~ '^[A-Z][A-Z0-9]{1,9}$'),
+    name text NOT NULL CONSTRAINT college_name_not_blank CHECK (btrim(name) <> '')
+);
+COMMENT ON TABLE @extschema@.college IS 'Colleges (faculties) of the university, such as CLES or HUMS.';
+COMMENT ON COLUMN @extschema@.college.code IS 'Short upper-case code, 2 to 10 letters or digits.';
+COMMENT ON COLUMN @extschema@.college.name IS 'Full name.';
+
+CREATE TABLE @extschema@.academic_year (
+    label  text PRIMARY KEY
+        CONSTRAINT academic_year_label_format CHECK (label ~ '^[0-9]{4}/[0-9]{2}$'),
+    starts date NOT NULL,
+    ends   date NOT NULL,
+    CONSTRAINT academic_year_label_consecutive
+        CHECK (((substr(label, 1, 4)::integer + 1) % 100) = substr(label, 6, 2)::integer),
+    CONSTRAINT academic_year_starts_before_ends CHECK (starts < ends),
+    CONSTRAINT academic_year_no_overlap
+        EXCLUDE USING gist (daterange(starts, ends, '[]') WITH OPERATOR(pg_catalog.&&))
+);
+COMMENT ON TABLE @extschema@.academic_year IS 'Academic years; a day belongs to the year whose starts..ends (both inclusive) contains it. Years never overlap.';
+COMMENT ON COLUMN @extschema@.academic_year.label IS 'Label such as 2019/20.';
+COMMENT ON COLUMN @extschema@.academic_year.starts IS 'First day of the year.';
+COMMENT ON COLUMN @extschema@.academic_year.ends IS 'Last day of the year (inclusive).';
+
+CREATE TABLE @extschema@.coefficients (
+    college       text NOT NULL REFERENCES @extschema@.college,
+    academic_year text NOT NULL REFERENCES @extschema@.academic_year,
+    ele           double precision NOT NULL,
+    app           double precision NOT NULL,
+    events        double precision NOT NULL,
+    PRIMARY KEY (college, academic_year),
+    CONSTRAINT coefficients_finite CHECK (
+        ele  > '-Infinity' AND ele  < 'Infinity' AND
+        app  > '-Infinity' AND app  < 'Infinity' AND
+        events > '-Infinity' AND events < 'Infinity')
+);
+COMMENT ON TABLE @extschema@.coefficients IS 'Weights of the engagement score per college and academic year.';
+COMMENT ON COLUMN @extschema@.coefficients.ele IS 'Weight of the 7-day mean of ELE minutes.';
+COMMENT ON COLUMN @extschema@.coefficients.app IS 'Weight of the 7-day mean of app choices.';
+COMMENT ON COLUMN @extschema@.coefficients.events IS 'Weight of the 7-day mean of attended career events.';
+
+CREATE TABLE @extschema@.student (
+    student_id    text PRIMARY KEY
+        CONSTRAINT student_id_format CHECK (student_id ~ '^[A-Za-z0-9_-]{1,32}$'),
+    full_name     text NOT NULL CONSTRAINT student_full_name_not_blank CHECK (btrim(full_name) <> ''),
+    college       text NOT NULL REFERENCES @extschema@.college,
+    programme     text NOT NULL CONSTRAINT student_programme_not_blank CHECK (btrim(programme) <> ''),
+    year_of_study integer NOT NULL CONSTRAINT student_year_of_study_range CHECK (year_of_study BETWEEN 1 AND 8),
+    login_role    name UNIQUE
+);
+CREATE INDEX ON @extschema@.student (college);
+COMMENT ON TABLE @extschema@.student IS 'Students.';
+COMMENT ON COLUMN @extschema@.student.student_id IS 'University student number.';
+COMMENT ON COLUMN @extschema@.student.programme IS 'Programme of study, such as BSc Biosciences.';
+COMMENT ON COLUMN @extschema@.student.year_of_study IS 'Year of study, 1 to 8.';
+COMMENT ON COLUMN @extschema@.student.login_role IS 'Database role the student logs in with, if any.';
+
+CREATE TABLE @extschema@.staff (
+    staff_id   text PRIMARY KEY
+        CONSTRAINT staff_id_format CHECK (staff_id ~ '^[A-Za-z0-9_-]{1,32}$'),
+    full_name  text NOT NULL CONSTRAINT staff_full_name_not_blank CHECK (btrim(full_name) <> ''),
+    login_role name UNIQUE
+);
+COMMENT ON TABLE @extschema@.staff IS 'Staff: personal tutors and administrators.';
+COMMENT ON COLUMN @extschema@.staff.login_role IS 'Database role the member of staff logs in with, if any.';
+
+CREATE TABLE @extschema@.tutoring (
+    tutor_id   text NOT NULL REFERENCES @extschema@.staff,
+    student_id text NOT NULL REFERENCES @extschema@.student,
+    valid_from date NOT NULL,
+    valid_to   date,
+    PRIMARY KEY (student_id, tutor_id, valid_from),
+    CONSTRAINT tutoring_valid_from_before_valid_to CHECK (valid_to IS NULL OR valid_from < valid_to)
+);
+CREATE INDEX ON @extschema@.tutoring (tutor_id, student_id);
+COMMENT ON TABLE @extschema@.tutoring IS 'Personal tutoring: the tutor of a student from valid_from (inclusive) until valid_to (exclusive); valid_to NULL means open.';
+
+CREATE TABLE @extschema@.consent (
+    consent_id    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    student_id    text NOT NULL REFERENCES @extschema@.student,
+    academic_year text NOT NULL REFERENCES @extschema@.academic_year,
+    granted       boolean NOT NULL,
+    recorded_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    recorded_by   text NOT NULL DEFAULT CURRENT_USER
+);
+CREATE INDEX ON @extschema@.consent (student_id, academic_year, recorded_at DESC, consent_id DESC);
+COMMENT ON TABLE @extschema@.consent IS 'Consent to learning analytics, per student and academic year: an append-only history; the latest record (by recorded_at, then consent_id) is in force; no record means not granted.';
+COMMENT ON COLUMN @extschema@.consent.granted IS 'true: consent granted; false: refused or withdrawn.';
+COMMENT ON COLUMN @extschema@.consent.recorded_by IS 'Who recorded the decision: the student, or the administrator acting for them.';
+
+CREATE FUNCTION @extschema@.forbid_change()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RAISE EXCEPTION '% is append-only', TG_TABLE_NAME
+        USING ERRCODE = '55000',
+              DETAIL = format('%s on %I.%I was refused.', TG_OP, TG_TABLE_SCHEMA, TG_TABLE_NAME),
+              HINT = 'Record a new row instead; history is never rewritten.';
+END
+$$;
+COMMENT ON FUNCTION @extschema@.forbid_change() IS 'Trigger function that refuses UPDATE, DELETE and TRUNCATE on append-only tables.';
+
+CREATE TRIGGER consent_append_only
+    BEFORE UPDATE OR DELETE ON @extschema@.consent
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.forbid_change();
+CREATE TRIGGER consent_no_truncate
+    BEFORE TRUNCATE ON @extschema@.consent
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.forbid_change();
+
+CREATE TABLE @extschema@.module (
+    module_code text PRIMARY KEY
+        CONSTRAINT module_code_format CHECK (module_code ~ '^[A-Za-z0-9_-]{1,32}$'),
+    title       text NOT NULL CONSTRAINT module_title_not_blank CHECK (btrim(title) <> ''),
+    college     text NOT NULL REFERENCES @extschema@.college
+);
+COMMENT ON TABLE @extschema@.module IS 'Modules (courses), each run by a college.';
+
+CREATE TABLE @extschema@.enrolment (
+    student_id    text NOT NULL REFERENCES @extschema@.student,
+    module_code   text NOT NULL REFERENCES @extschema@.module,
+    academic_year text NOT NULL REFERENCES @extschema@.academic_year,
+    PRIMARY KEY (student_id, academic_year, module_code)
+);
+CREATE INDEX ON @extschema@.enrolment (module_code, academic_year);
+COMMENT ON TABLE @extschema@.enrolment IS 'Which modules a student takes in an academic year.';
+
+CREATE TABLE @extschema@.ele_event (
+    student_id  text NOT NULL REFERENCES @extschema@.student,
+    ts          timestamptz NOT NULL
+        CONSTRAINT ele_event_ts_finite CHECK (ts > '-infinity' AND ts < 'infinity'),
+    module_code text REFERENCES @extschema@.module
+);
+CREATE INDEX ON @extschema@.ele_event (student_id, ts);
+CREATE INDEX ON @extschema@.ele_event USING brin (ts);
+COMMENT ON TABLE @extschema@.ele_event IS 'VLE (ELE) page views, one row per view.';
+COMMENT ON COLUMN @extschema@.ele_event.module_code IS 'Module of the page; NULL for a page of no module.';
+
+CREATE TABLE @extschema@.app_event (
+    student_id text NOT NULL REFERENCES @extschema@.student,
+    ts         timestamptz NOT NULL
+        CONSTRAINT app_event_ts_finite CHECK (ts > '-infinity' AND ts < 'infinity'),
+    menu_item  text NOT NULL CONSTRAINT app_event_menu_item_not_blank CHECK (btrim(menu_item) <> '')
+);
+CREATE INDEX ON @extschema@.app_event (student_id, ts);
+CREATE INDEX ON @extschema@.app_event USING brin (ts);
+COMMENT ON TABLE @extschema@.app_event IS 'Student-app menu choices, one row per choice.';
+
+CREATE TABLE @extschema@.career_event (
+    student_id text NOT NULL REFERENCES @extschema@.student,
+    event_id   text NOT NULL,
+    event_day  date NOT NULL
+        CONSTRAINT career_event_day_finite CHECK (event_day > '-infinity' AND event_day < 'infinity'),
+    attended   boolean NOT NULL,
+    PRIMARY KEY (student_id, event_id)
+);
+CREATE INDEX ON @extschema@.career_event (event_day) WHERE attended;
+COMMENT ON TABLE @extschema@.career_event IS 'Careers-service events a student registered for; only attended ones count towards engagement.';
+
+CREATE TABLE @extschema@.attendance (
+    student_id   text NOT NULL REFERENCES @extschema@.student,
+    module_code  text NOT NULL REFERENCES @extschema@.module,
+    session_id   text NOT NULL,
+    session_type text NOT NULL CONSTRAINT attendance_session_type_known
+        CHECK (session_type IN ('lecture', 'seminar', 'tutorial', 'practical', 'clinical_skills')),
+    starts_at    timestamptz NOT NULL
+        CONSTRAINT attendance_starts_at_finite CHECK (starts_at > '-infinity' AND starts_at < 'infinity'),
+    status       text NOT NULL CONSTRAINT attendance_status_known
+        CHECK (status IN ('present', 'absent', 'authorised_absence')),
+    PRIMARY KEY (student_id, session_id)
+);
+CREATE INDEX ON @extschema@.attendance (student_id, starts_at);
+CREATE INDEX ON @extschema@.attendance (module_code, starts_at);
+COMMENT ON TABLE @extschema@.attendance IS 'Attendance at centrally timetabled sessions.';
+COMMENT ON COLUMN @extschema@.attendance.status IS 'present, absent or authorised_absence.';
+
+CREATE TABLE @extschema@.assessment_mark (
+    student_id  text NOT NULL REFERENCES @extschema@.student,
+    module_code text NOT NULL REFERENCES @extschema@.module,
+    assessment  text NOT NULL CONSTRAINT assessment_mark_assessment_not_blank CHECK (btrim(assessment) <> ''),
+    kind        text NOT NULL CONSTRAINT assessment_mark_kind_known
+        CHECK (kind IN ('coursework', 'exam', 'test', 'practical', 'presentation', 'dissertation')),
+    mark        numeric(5,2) NOT NULL CONSTRAINT assessment_mark_range CHECK (mark BETWEEN 0 AND 100),
+    provisional boolean NOT NULL DEFAULT true,
+    recorded_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    PRIMARY KEY (student_id, module_code, assessment)
+);
+CREATE INDEX ON @extschema@.assessment_mark (module_code);
+COMMENT ON TABLE @extschema@.assessment_mark IS 'Assessment marks, 0 to 100.';
+COMMENT ON COLUMN @extschema@.assessment_mark.provisional IS 'true until the mark is ratified by the exam board.';
+
+CREATE TABLE @extschema@.exam_period (
+    label  text PRIMARY KEY CONSTRAINT exam_period_label_not_blank CHECK (btrim(label) <> ''),
+    starts date NOT NULL,
+    ends   date NOT NULL,
+    CONSTRAINT exam_period_starts_not_after_ends CHECK (starts <= ends)
+);
+CREATE INDEX ON @extschema@.exam_period USING gist (daterange(starts, ends, '[]'));
+COMMENT ON TABLE @extschema@.exam_period IS 'Exam periods (both ends inclusive); while today is in one, marks are hidden from tutors and students.';
+
+CREATE TABLE @extschema@.employability (
+    student_id      text NOT NULL REFERENCES @extschema@.student,
+    academic_year   text NOT NULL REFERENCES @extschema@.academic_year,
+    readiness_stage text NOT NULL CONSTRAINT employability_readiness_stage_known
+        CHECK (readiness_stage IN ('decide', 'plan', 'compete', 'sorted')),
+    sector          text,
+    work_experience boolean NOT NULL DEFAULT false,
+    activities      integer NOT NULL DEFAULT 0 CONSTRAINT employability_activities_not_negative CHECK (activities >= 0),
+    registered_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    PRIMARY KEY (student_id, academic_year)
+);
+COMMENT ON TABLE @extschema@.employability IS 'Careers registration of a student for an academic year.';
+COMMENT ON COLUMN @extschema@.employability.readiness_stage IS 'Career readiness: decide, plan, compete or sorted.';
+COMMENT ON COLUMN @extschema@.employability.sector IS 'Sector of interest, if given.';
+COMMENT ON COLUMN @extschema@.employability.work_experience IS 'Whether the student has had relevant work experience.';
+COMMENT ON COLUMN @extschema@.employability.activities IS 'Careers activities completed this year.';
+
+CREATE TABLE @extschema@.meeting_note (
+    note_id     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    student_id  text NOT NULL REFERENCES @extschema@.student,
+    author_id   text NOT NULL,
+    met_on      date NOT NULL,
+    focus       text NOT NULL CONSTRAINT meeting_note_focus_known CHECK (focus IN ('routine', 'issue')),
+    issue       text,
+    discussed   text NOT NULL,
+    actions     jsonb NOT NULL DEFAULT '[]'
+        CONSTRAINT meeting_note_actions_array CHECK (jsonb_typeof(actions) = 'array'),
+    summary     text NOT NULL,
+    recorded_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT meeting_note_issue_named CHECK ((focus = 'issue') = (issue IS NOT NULL))
+);
+CREATE INDEX ON @extschema@.meeting_note (student_id, met_on);
+COMMENT ON TABLE @extschema@.meeting_note IS 'Notes of personal tutoring meetings, written by the tutor or the student.';
+COMMENT ON COLUMN @extschema@.meeting_note.author_id IS 'staff_id or student_id of the author.';
+COMMENT ON COLUMN @extschema@.meeting_note.focus IS 'routine, or issue when the meeting was about a particular issue.';
+COMMENT ON COLUMN @extschema@.meeting_note.issue IS 'The issue, in general terms, when focus is issue.';
+COMMENT ON COLUMN @extschema@.meeting_note.discussed IS 'What was discussed, in general terms.';
+COMMENT ON COLUMN @extschema@.meeting_note.actions IS 'Referrals and actions: a JSON array of {"action": ..., "by": ...}.';
+
+CREATE TABLE @extschema@.daily_engagement (
+    student_id    text NOT NULL REFERENCES @extschema@.student,
+    module_code   text REFERENCES @extschema@.module,
+    day           date NOT NULL,
+    ele_minutes   double precision NOT NULL,
+    app_choices   integer NOT NULL,
+    career_events integer NOT NULL,
+    score         double precision NOT NULL
+);
+CREATE UNIQUE INDEX daily_engagement_key
+    ON @extschema@.daily_engagement (student_id, day, (COALESCE(module_code, '')));
+CREATE INDEX ON @extschema@.daily_engagement (day);
+COMMENT ON TABLE @extschema@.daily_engagement IS 'Computed by engage.refresh: the engagement profile of each consenting student per module (and overall, module_code NULL) per day.';
+COMMENT ON COLUMN @extschema@.daily_engagement.module_code IS 'Module, or NULL for the overall series across all modules.';
+COMMENT ON COLUMN @extschema@.daily_engagement.ele_minutes IS 'ELE minutes credited on the day (to the module, or to all modules).';
+COMMENT ON COLUMN @extschema@.daily_engagement.app_choices IS 'Student-app menu choices made on the day.';
+COMMENT ON COLUMN @extschema@.daily_engagement.career_events IS 'Careers events attended on the day.';
+COMMENT ON COLUMN @extschema@.daily_engagement.score IS 'Engagement score: the 7-day moving average of the daily points as of the day.';
+
+CREATE TABLE @extschema@.refresh_run (
+    run_id        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    started_at    timestamptz NOT NULL,
+    finished_at   timestamptz NOT NULL,
+    from_day      date NOT NULL,
+    to_day        date NOT NULL,
+    days          integer NOT NULL,
+    students      integer NOT NULL,
+    rows_written  bigint NOT NULL,
+    rows_purged   bigint NOT NULL,
+    run_by        text NOT NULL DEFAULT CURRENT_USER
+);
+COMMENT ON TABLE @extschema@.refresh_run IS 'One row per completed engage.refresh: when, which days, how many students and rows.';
+COMMENT ON COLUMN @extschema@.refresh_run.rows_purged IS 'Rows removed outside the range because consent was withdrawn.';
+
+-- One call per statement: each call rewrites the extension's catalog row.
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.college', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.academic_year', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.coefficients', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.student', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.staff', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.tutoring', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.consent', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.module', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.enrolment', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.ele_event', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.app_event', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.career_event', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.attendance', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.assessment_mark', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.exam_period', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.employability', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.meeting_note', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.daily_engagement', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.refresh_run', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.consent_consent_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.meeting_note_note_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.refresh_run_run_id_seq', '');

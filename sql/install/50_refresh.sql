@@ -1,0 +1,217 @@
+-- Consent in force and the nightly refresh -------------------------------------
+
+CREATE VIEW @extschema@.consent_latest
+WITH (security_invoker = true) AS
+SELECT DISTINCT ON (c.student_id, c.academic_year)
+       c.student_id, c.academic_year, c.granted, c.recorded_at, c.recorded_by
+FROM @extschema@.consent AS c
+ORDER BY c.student_id, c.academic_year, c.recorded_at DESC, c.consent_id DESC;
+
+COMMENT ON VIEW @extschema@.consent_latest IS
+'The consent decision in force per student and academic year: the latest record of engage.consent. A student with no row has not consented.';
+
+CREATE FUNCTION @extschema@.local_day(ts timestamptz)
+RETURNS date
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN (ts AT TIME ZONE (SELECT s.time_zone FROM @extschema@.settings() AS s))::date;
+
+COMMENT ON FUNCTION @extschema@.local_day(timestamptz) IS
+'The calendar day of an instant in the institution''s time zone (engage.time_zone), whatever the session''s TimeZone.';
+
+CREATE PROCEDURE @extschema@.refresh(from_day date DEFAULT NULL, to_day date DEFAULT NULL)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+-- Grouping the page views by student through a sort keeps one student's
+-- views in memory at a time; a hash aggregate would hold a whole chunk's.
+SET enable_hashagg = off
+AS $$
+DECLARE
+    s           record := @extschema@.settings();
+    started     timestamptz := pg_catalog.clock_timestamp();
+    chunk_from  date;
+    chunk_to    date;
+    lo_ts       timestamptz;
+    hi_ts       timestamptz;
+    n           bigint;
+    written     bigint := 0;
+    purged      bigint := 0;
+    n_students  integer;
+    missing     record;
+BEGIN
+    from_day := coalesce(from_day, @extschema@.local_day(pg_catalog.now()) - 1);
+    to_day := coalesce(to_day, @extschema@.local_day(pg_catalog.now()) - 1);
+    IF from_day > to_day THEN
+        RAISE EXCEPTION 'from_day must not be after to_day'
+            USING ERRCODE = '22023',
+                  DETAIL = format('from_day was %s and to_day was %s.', from_day, to_day);
+    END IF;
+    IF from_day = '-infinity' OR to_day = 'infinity' OR to_day - from_day >= 36600 THEN
+        RAISE EXCEPTION 'engage.refresh covers at most 36600 days'
+            USING ERRCODE = '54000',
+                  DETAIL = format('from_day was %s and to_day was %s.', from_day, to_day);
+    END IF;
+
+    -- Readers keep reading; a second refresh waits for this one.
+    LOCK TABLE @extschema@.daily_engagement IN EXCLUSIVE MODE;
+
+    SELECT d::date AS day INTO missing
+    FROM pg_catalog.generate_series(from_day, to_day, interval '1 day') AS d
+    WHERE NOT EXISTS (SELECT FROM @extschema@.academic_year AS y
+                      WHERE d::date BETWEEN y.starts AND y.ends)
+    ORDER BY 1 LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'no academic year covers %', missing.day
+            USING ERRCODE = '55000',
+                  HINT = 'Add the academic year to engage.academic_year before refreshing its days.';
+    END IF;
+
+    SELECT st.college, cl.academic_year INTO missing
+    FROM @extschema@.consent_latest AS cl
+    JOIN @extschema@.student AS st ON st.student_id = cl.student_id
+    JOIN @extschema@.academic_year AS y ON y.label = cl.academic_year
+    WHERE cl.granted AND y.starts <= to_day AND y.ends >= from_day
+      AND NOT EXISTS (SELECT FROM @extschema@.coefficients AS c
+                      WHERE c.college = st.college AND c.academic_year = cl.academic_year)
+    ORDER BY 1, 2 LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'no coefficients for college % in academic year %',
+                        missing.college, missing.academic_year
+            USING ERRCODE = '55000',
+                  HINT = 'Add a row to engage.coefficients for that college and year.';
+    END IF;
+
+    -- No profiling without consent: a withdrawal removes the whole year's rows.
+    DELETE FROM @extschema@.daily_engagement AS de
+    USING @extschema@.consent_latest AS cl, @extschema@.academic_year AS y
+    WHERE NOT cl.granted
+      AND y.label = cl.academic_year
+      AND de.student_id = cl.student_id
+      AND de.day BETWEEN y.starts AND y.ends;
+    GET DIAGNOSTICS purged = ROW_COUNT;
+
+    chunk_from := from_day;
+    WHILE chunk_from <= to_day LOOP
+        chunk_to := least(to_day, chunk_from + s.refresh_chunk_days - 1);
+        -- the score of chunk_from looks back six days; a view just before
+        -- midnight of chunk_to is credited up to the next view after it
+        lo_ts := (chunk_from - 6)::timestamp AT TIME ZONE s.time_zone;
+        hi_ts := (chunk_to + 1)::timestamp AT TIME ZONE s.time_zone;
+
+        DELETE FROM @extschema@.daily_engagement AS de
+        WHERE de.day BETWEEN chunk_from AND chunk_to;
+
+        INSERT INTO @extschema@.daily_engagement
+            (student_id, module_code, day, ele_minutes, app_choices, career_events, score)
+        WITH year AS (
+            SELECT y.label, y.starts, y.ends
+            FROM @extschema@.academic_year AS y
+            WHERE y.starts <= chunk_to AND y.ends >= chunk_from - 6
+        ),
+        -- each day from chunk_from - 6 on which a student consents
+        consenting_day AS (
+            SELECT cl.student_id, d::date AS day, cl.academic_year
+            FROM @extschema@.consent_latest AS cl
+            JOIN year AS y ON y.label = cl.academic_year
+            CROSS JOIN LATERAL pg_catalog.generate_series(greatest(y.starts, chunk_from - 6),
+                                                          least(y.ends, chunk_to),
+                                                          interval '1 day') AS d
+            WHERE cl.granted
+        ),
+        ele AS (
+            SELECT v.student_id, c.module_code, c.day, c.minutes
+            FROM (SELECT ev.student_id,
+                         @extschema@.ele_minutes(ev.ts, ev.module_code,
+                                                 s.idle_gap, s.credit, s.time_zone) AS credits
+                  FROM @extschema@.ele_event AS ev
+                  WHERE ev.ts >= lo_ts AND ev.ts < hi_ts + s.idle_gap
+                    AND ev.student_id IN (SELECT cd.student_id FROM consenting_day AS cd)
+                  GROUP BY ev.student_id) AS v
+            CROSS JOIN LATERAL pg_catalog.unnest(v.credits) AS c
+            JOIN consenting_day AS cd ON cd.student_id = v.student_id AND cd.day = c.day
+        ),
+        app AS (
+            SELECT a.student_id, (a.ts AT TIME ZONE s.time_zone)::date AS day, count(*) AS n
+            FROM @extschema@.app_event AS a
+            WHERE a.ts >= lo_ts AND a.ts < hi_ts
+            GROUP BY 1, 2
+        ),
+        career AS (
+            SELECT ce.student_id, ce.event_day AS day, count(*) AS n
+            FROM @extschema@.career_event AS ce
+            WHERE ce.attended AND ce.event_day BETWEEN chunk_from - 6 AND chunk_to
+            GROUP BY 1, 2
+        ),
+        overall AS (
+            SELECT x.student_id, d.*
+            FROM (SELECT cd.student_id,
+                         @extschema@.engagement_series(cd.day, e.minutes, a.n, k.n,
+                                                       chunk_from, chunk_to) AS series
+                  FROM consenting_day AS cd
+                  LEFT JOIN (SELECT ele.student_id, ele.day, sum(ele.minutes) AS minutes
+                             FROM ele GROUP BY 1, 2) AS e
+                         ON e.student_id = cd.student_id AND e.day = cd.day
+                  LEFT JOIN app AS a ON a.student_id = cd.student_id AND a.day = cd.day
+                  LEFT JOIN career AS k ON k.student_id = cd.student_id AND k.day = cd.day
+                  GROUP BY cd.student_id) AS x
+            CROSS JOIN LATERAL pg_catalog.unnest(x.series) AS d
+        ),
+        module_key AS (
+            SELECT DISTINCT en.student_id, en.module_code
+            FROM @extschema@.enrolment AS en
+            JOIN year AS y ON y.label = en.academic_year
+            WHERE en.student_id IN (SELECT cd.student_id FROM consenting_day AS cd)
+        ),
+        -- app choices and career events belong to the student, not a module:
+        -- module series carry ELE minutes only and borrow the rest from overall
+        per_module AS (
+            SELECT x.student_id, x.module_code, d.*
+            FROM (SELECT mk.student_id, mk.module_code,
+                         @extschema@.engagement_series(e.day, e.minutes, 0, 0,
+                                                       chunk_from, chunk_to) AS series
+                  FROM module_key AS mk
+                  LEFT JOIN ele AS e
+                         ON e.student_id = mk.student_id AND e.module_code = mk.module_code
+                  GROUP BY mk.student_id, mk.module_code) AS x
+            CROSS JOIN LATERAL pg_catalog.unnest(x.series) AS d
+        )
+        SELECT o.student_id, NULL::text, o.day, o.ele_minutes, o.app_choices, o.career_events,
+               @extschema@.score(o.ele_minutes_mean, o.app_choices_mean, o.career_events_mean,
+                                 cf.ele, cf.app, cf.events)
+        FROM overall AS o
+        JOIN consenting_day AS cd ON cd.student_id = o.student_id AND cd.day = o.day
+        JOIN @extschema@.student AS st ON st.student_id = o.student_id
+        JOIN @extschema@.coefficients AS cf
+          ON cf.college = st.college AND cf.academic_year = cd.academic_year
+        UNION ALL
+        SELECT m.student_id, m.module_code, m.day, m.ele_minutes, o.app_choices, o.career_events,
+               @extschema@.score(m.ele_minutes_mean, o.app_choices_mean, o.career_events_mean,
+                                 cf.ele, cf.app, cf.events)
+        FROM per_module AS m
+        JOIN overall AS o ON o.student_id = m.student_id AND o.day = m.day
+        JOIN consenting_day AS cd ON cd.student_id = m.student_id AND cd.day = m.day
+        JOIN @extschema@.enrolment AS en
+          ON en.student_id = m.student_id AND en.module_code = m.module_code
+         AND en.academic_year = cd.academic_year
+        JOIN @extschema@.student AS st ON st.student_id = m.student_id
+        JOIN @extschema@.coefficients AS cf
+          ON cf.college = st.college AND cf.academic_year = cd.academic_year;
+
+        GET DIAGNOSTICS n = ROW_COUNT;
+        written := written + n;
+        chunk_from := chunk_to + 1;
+    END LOOP;
+
+    SELECT count(DISTINCT de.student_id) INTO n_students
+    FROM @extschema@.daily_engagement AS de
+    WHERE de.day BETWEEN from_day AND to_day;
+
+    INSERT INTO @extschema@.refresh_run
+        (started_at, finished_at, from_day, to_day, days, students, rows_written, rows_purged)
+    VALUES (started, pg_catalog.clock_timestamp(), from_day, to_day, to_day - from_day + 1,
+            n_students, written, purged);
+END
+$$;
+
+COMMENT ON PROCEDURE @extschema@.refresh(date, date) IS
+'The nightly computation: recomputes engage.daily_engagement for every consenting student, per enrolled module and overall, for each day from from_day to to_day (both default to yesterday in engage.time_zone), removes the rows of withdrawn consent and records the run in engage.refresh_run. Idempotent.';

@@ -1,0 +1,53 @@
+/*
+ * ele.h
+ *		The ELE-minutes rule: how VLE page views become minutes of engagement.
+ */
+#ifndef ENGAGE_ELE_H
+#define ENGAGE_ELE_H
+
+#include "engage.h"
+
+#include "datatype/timestamp.h"
+#include "pgtime.h"
+
+/* Module index of a page that belongs to no module. */
+#define ELE_NO_MODULE (-1)
+
+/* One page view: when, and which module (an index into EleState.modules). */
+typedef struct EleView
+{
+	TimestampTz ts;
+	int32		module;
+} EleView;
+
+/* The rule's parameters; every view of one group must share them. */
+typedef struct EleParams
+{
+	int64		idle_gap;		/* microseconds; a gap this long or longer is idle */
+	int64		credit;			/* microseconds credited after an idle gap */
+	char		zone[TZ_STRLEN_MAX + 1];	/* time zone that decides the day */
+} EleParams;
+
+/* A module name held by the state (not NUL-terminated). */
+typedef struct EleModule
+{
+	char	   *name;
+	int32		len;
+} EleModule;
+
+/* Aggregate state of engage.ele_minutes: one group's views, unordered. */
+typedef struct EleState
+{
+	EleParams	params;
+	EleView    *views;
+	int64		nviews;
+	int64		maxviews;
+	EleModule  *modules;
+	int32		nmodules;
+	int32		maxmodules;
+	int32	   *slots;			/* open-addressing hash: module name -> index */
+	int32		nslots;			/* a power of two, at least twice nmodules */
+	int32		lastModule;		/* module of the previous row, checked first */
+} EleState;
+
+#endif							/* ENGAGE_ELE_H */

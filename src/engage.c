@@ -1,0 +1,104 @@
+/*
+ * engage.c
+ *		Module entry point: the settings of the engagement computation.
+ */
+#include "engage.h"
+
+#include "access/htup_details.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "pgtime.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+PG_MODULE_MAGIC;
+
+int			engage_idle_gap_ms = 5 * 60 * 1000;
+int			engage_credit_ms = 2 * 60 * 1000;
+char	   *engage_time_zone = NULL;
+int			engage_refresh_chunk_days = 28;
+
+/* Rejects a time zone the server does not know before it can be used. */
+static bool
+CheckTimeZone(char **newval, void **extra, GucSource source)
+{
+	if (*newval == NULL || pg_tzset(*newval) == NULL)
+	{
+		GUC_check_errdetail("Time zone \"%s\" is not recognized.",
+							*newval ? *newval : "");
+		GUC_check_errhint("Use a name from pg_timezone_names, such as Europe/London.");
+		return false;
+	}
+	return true;
+}
+
+void		_PG_init(void);
+
+void
+_PG_init(void)
+{
+	DefineCustomIntVariable("engage.idle_gap",
+							"Gap between two VLE page views from which the first view is idle.",
+							"A view followed by the next view within less than this gap is "
+							"credited the gap; otherwise it is credited engage.credit.",
+							&engage_idle_gap_ms,
+							5 * 60 * 1000, 1, 24 * 60 * 60 * 1000,
+							PGC_USERSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("engage.credit",
+							"Minutes credited to a VLE page view that is followed by an idle gap or by nothing.",
+							NULL,
+							&engage_credit_ms,
+							2 * 60 * 1000, 0, 24 * 60 * 60 * 1000,
+							PGC_USERSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("engage.time_zone",
+							   "The institution's time zone, which decides the calendar day of an event.",
+							   "The session's TimeZone setting is never used for this.",
+							   &engage_time_zone,
+							   "Europe/London",
+							   PGC_USERSET, 0,
+							   CheckTimeZone, NULL, NULL);
+
+	DefineCustomIntVariable("engage.refresh_chunk_days",
+							"Number of days engage.refresh computes in one pass.",
+							"Smaller chunks need less memory; larger ones re-read fewer look-back days.",
+							&engage_refresh_chunk_days,
+							28, 1, 366,
+							PGC_USERSET, 0,
+							NULL, NULL, NULL);
+
+	EngageReserveGucPrefix("engage");
+}
+
+/* Converts a millisecond setting to an interval value. */
+static Datum
+MsToInterval(int ms)
+{
+	Interval   *result = palloc0(sizeof(Interval));
+
+	result->time = (int64) ms * INT64CONST(1000);
+	return IntervalPGetDatum(result);
+}
+
+PG_FUNCTION_INFO_V1(engage_settings);
+Datum
+engage_settings(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, false};
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "engage.settings must return a composite type");
+	tupdesc = BlessTupleDesc(tupdesc);
+
+	values[0] = MsToInterval(engage_idle_gap_ms);
+	values[1] = MsToInterval(engage_credit_ms);
+	values[2] = CStringGetTextDatum(engage_time_zone);
+	values[3] = Int32GetDatum(engage_refresh_chunk_days);
+
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}

@@ -1,0 +1,20 @@
+/*
+ * engage.h
+ *		Settings shared by the engage computation.
+ */
+#ifndef ENGAGE_H
+#define ENGAGE_H
+
+#include "compat.h"
+
+/* engage.idle_gap and engage.credit, in milliseconds */
+extern int	engage_idle_gap_ms;
+extern int	engage_credit_ms;
+
+/* engage.time_zone: the institution's time zone, which defines a day */
+extern char *engage_time_zone;
+
+/* engage.refresh_chunk_days: days computed in one pass of engage.refresh */
+extern int	engage_refresh_chunk_days;
+
+#endif							/* ENGAGE_H */
