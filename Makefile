@@ -13,7 +13,7 @@ DATA_built   = sql/$(EXTENSION)--$(EXTVERSION).sql
 DATA         = $(filter-out $(DATA_built), $(wildcard sql/$(EXTENSION)--*--*.sql))
 DOCS         =
 
-REGRESS      = ele_minutes engagement_series refresh errors
+REGRESS      = ele_minutes engagement_series parallel refresh
 REGRESS_OPTS = --inputdir=test --load-extension=$(EXTENSION)
 
 PG_CPPFLAGS  = -I$(srcdir)/src

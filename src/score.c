@@ -20,6 +20,7 @@
 #include "funcapi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/datetime.h"
 #include "utils/lsyscache.h"
 #include "utils/typcache.h"
 
@@ -30,11 +31,16 @@ typedef struct ScoreOutputType
 	TupleDesc	tupdesc;
 } ScoreOutputType;
 
-/* Formats a date for a message. */
+/* Formats a date for a message as YYYY-MM-DD, whatever the DateStyle. */
 static char *
 ScoreDateText(DateADT day)
 {
-	return DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(day)));
+	int			year;
+	int			month;
+	int			mday;
+
+	j2date(day + POSTGRES_EPOCH_JDATE, &year, &month, &mday);
+	return psprintf("%04d-%02d-%02d", year, month, mday);
 }
 
 /* Checks the requested range and makes the zeroed state for it. */

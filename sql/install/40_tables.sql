@@ -42,6 +42,8 @@ CREATE TABLE @extschema@.coefficients (
         events > '-Infinity' AND events < 'Infinity')
 );
 COMMENT ON TABLE @extschema@.coefficients IS 'Weights of the engagement score per college and academic year.';
+COMMENT ON COLUMN @extschema@.coefficients.college IS 'College the weights apply to.';
+COMMENT ON COLUMN @extschema@.coefficients.academic_year IS 'Academic year the weights apply to.';
 COMMENT ON COLUMN @extschema@.coefficients.ele IS 'Weight of the 7-day mean of ELE minutes.';
 COMMENT ON COLUMN @extschema@.coefficients.app IS 'Weight of the 7-day mean of app choices.';
 COMMENT ON COLUMN @extschema@.coefficients.events IS 'Weight of the 7-day mean of attended career events.';
@@ -57,6 +59,8 @@ CREATE TABLE @extschema@.student (
 );
 CREATE INDEX ON @extschema@.student (college);
 COMMENT ON TABLE @extschema@.student IS 'Students.';
+COMMENT ON COLUMN @extschema@.student.full_name IS 'Name as shown on the dashboard.';
+COMMENT ON COLUMN @extschema@.student.college IS 'College of the student''s programme.';
 COMMENT ON COLUMN @extschema@.student.student_id IS 'University student number.';
 COMMENT ON COLUMN @extschema@.student.programme IS 'Programme of study, such as BSc Biosciences.';
 COMMENT ON COLUMN @extschema@.student.year_of_study IS 'Year of study, 1 to 8.';
@@ -69,6 +73,8 @@ CREATE TABLE @extschema@.staff (
     login_role name UNIQUE
 );
 COMMENT ON TABLE @extschema@.staff IS 'Staff: personal tutors and administrators.';
+COMMENT ON COLUMN @extschema@.staff.staff_id IS 'University staff number.';
+COMMENT ON COLUMN @extschema@.staff.full_name IS 'Name as shown on the dashboard.';
 COMMENT ON COLUMN @extschema@.staff.login_role IS 'Database role the member of staff logs in with, if any.';
 
 CREATE TABLE @extschema@.tutoring (
@@ -81,6 +87,10 @@ CREATE TABLE @extschema@.tutoring (
 );
 CREATE INDEX ON @extschema@.tutoring (tutor_id, student_id);
 COMMENT ON TABLE @extschema@.tutoring IS 'Personal tutoring: the tutor of a student from valid_from (inclusive) until valid_to (exclusive); valid_to NULL means open.';
+COMMENT ON COLUMN @extschema@.tutoring.tutor_id IS 'The personal tutor (engage.staff).';
+COMMENT ON COLUMN @extschema@.tutoring.student_id IS 'The tutee.';
+COMMENT ON COLUMN @extschema@.tutoring.valid_from IS 'First day of the tutoring.';
+COMMENT ON COLUMN @extschema@.tutoring.valid_to IS 'Day the tutoring ended (exclusive); NULL while it goes on.';
 
 CREATE TABLE @extschema@.consent (
     consent_id    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -92,6 +102,10 @@ CREATE TABLE @extschema@.consent (
 );
 CREATE INDEX ON @extschema@.consent (student_id, academic_year, recorded_at DESC, consent_id DESC);
 COMMENT ON TABLE @extschema@.consent IS 'Consent to learning analytics, per student and academic year: an append-only history; the latest record (by recorded_at, then consent_id) is in force; no record means not granted.';
+COMMENT ON COLUMN @extschema@.consent.consent_id IS 'Order of recording, which breaks ties in recorded_at.';
+COMMENT ON COLUMN @extschema@.consent.student_id IS 'The student the decision is about.';
+COMMENT ON COLUMN @extschema@.consent.academic_year IS 'The academic year the decision is for.';
+COMMENT ON COLUMN @extschema@.consent.recorded_at IS 'When the decision was recorded.';
 COMMENT ON COLUMN @extschema@.consent.granted IS 'true: consent granted; false: refused or withdrawn.';
 COMMENT ON COLUMN @extschema@.consent.recorded_by IS 'Who recorded the decision: the student, or the administrator acting for them.';
 
@@ -123,6 +137,9 @@ CREATE TABLE @extschema@.module (
     college     text NOT NULL REFERENCES @extschema@.college
 );
 COMMENT ON TABLE @extschema@.module IS 'Modules (courses), each run by a college.';
+COMMENT ON COLUMN @extschema@.module.module_code IS 'Module code, such as BIO1001.';
+COMMENT ON COLUMN @extschema@.module.title IS 'Title of the module.';
+COMMENT ON COLUMN @extschema@.module.college IS 'College that runs the module.';
 
 CREATE TABLE @extschema@.enrolment (
     student_id    text NOT NULL REFERENCES @extschema@.student,
@@ -132,6 +149,9 @@ CREATE TABLE @extschema@.enrolment (
 );
 CREATE INDEX ON @extschema@.enrolment (module_code, academic_year);
 COMMENT ON TABLE @extschema@.enrolment IS 'Which modules a student takes in an academic year.';
+COMMENT ON COLUMN @extschema@.enrolment.student_id IS 'The student.';
+COMMENT ON COLUMN @extschema@.enrolment.module_code IS 'The module taken.';
+COMMENT ON COLUMN @extschema@.enrolment.academic_year IS 'The year the module is taken in.';
 
 CREATE TABLE @extschema@.ele_event (
     student_id  text NOT NULL REFERENCES @extschema@.student,
@@ -142,6 +162,8 @@ CREATE TABLE @extschema@.ele_event (
 CREATE INDEX ON @extschema@.ele_event (student_id, ts);
 CREATE INDEX ON @extschema@.ele_event USING brin (ts);
 COMMENT ON TABLE @extschema@.ele_event IS 'VLE (ELE) page views, one row per view.';
+COMMENT ON COLUMN @extschema@.ele_event.student_id IS 'The student who viewed the page.';
+COMMENT ON COLUMN @extschema@.ele_event.ts IS 'When the page was viewed.';
 COMMENT ON COLUMN @extschema@.ele_event.module_code IS 'Module of the page; NULL for a page of no module.';
 
 CREATE TABLE @extschema@.app_event (
@@ -153,6 +175,9 @@ CREATE TABLE @extschema@.app_event (
 CREATE INDEX ON @extschema@.app_event (student_id, ts);
 CREATE INDEX ON @extschema@.app_event USING brin (ts);
 COMMENT ON TABLE @extschema@.app_event IS 'Student-app menu choices, one row per choice.';
+COMMENT ON COLUMN @extschema@.app_event.student_id IS 'The student who made the choice.';
+COMMENT ON COLUMN @extschema@.app_event.ts IS 'When the choice was made.';
+COMMENT ON COLUMN @extschema@.app_event.menu_item IS 'The menu item chosen, such as timetable.';
 
 CREATE TABLE @extschema@.career_event (
     student_id text NOT NULL REFERENCES @extschema@.student,
@@ -164,6 +189,10 @@ CREATE TABLE @extschema@.career_event (
 );
 CREATE INDEX ON @extschema@.career_event (event_day) WHERE attended;
 COMMENT ON TABLE @extschema@.career_event IS 'Careers-service events a student registered for; only attended ones count towards engagement.';
+COMMENT ON COLUMN @extschema@.career_event.student_id IS 'The student registered for the event.';
+COMMENT ON COLUMN @extschema@.career_event.event_id IS 'Careers-service event identifier.';
+COMMENT ON COLUMN @extschema@.career_event.event_day IS 'Day of the event.';
+COMMENT ON COLUMN @extschema@.career_event.attended IS 'Whether the student attended; only attended events count.';
 
 CREATE TABLE @extschema@.attendance (
     student_id   text NOT NULL REFERENCES @extschema@.student,
@@ -180,6 +209,11 @@ CREATE TABLE @extschema@.attendance (
 CREATE INDEX ON @extschema@.attendance (student_id, starts_at);
 CREATE INDEX ON @extschema@.attendance (module_code, starts_at);
 COMMENT ON TABLE @extschema@.attendance IS 'Attendance at centrally timetabled sessions.';
+COMMENT ON COLUMN @extschema@.attendance.student_id IS 'The student.';
+COMMENT ON COLUMN @extschema@.attendance.module_code IS 'Module of the session.';
+COMMENT ON COLUMN @extschema@.attendance.session_id IS 'Timetabled session identifier.';
+COMMENT ON COLUMN @extschema@.attendance.session_type IS 'lecture, seminar, tutorial, practical or clinical_skills.';
+COMMENT ON COLUMN @extschema@.attendance.starts_at IS 'When the session starts.';
 COMMENT ON COLUMN @extschema@.attendance.status IS 'present, absent or authorised_absence.';
 
 CREATE TABLE @extschema@.assessment_mark (
@@ -195,6 +229,12 @@ CREATE TABLE @extschema@.assessment_mark (
 );
 CREATE INDEX ON @extschema@.assessment_mark (module_code);
 COMMENT ON TABLE @extschema@.assessment_mark IS 'Assessment marks, 0 to 100.';
+COMMENT ON COLUMN @extschema@.assessment_mark.student_id IS 'The student.';
+COMMENT ON COLUMN @extschema@.assessment_mark.module_code IS 'Module of the assessment.';
+COMMENT ON COLUMN @extschema@.assessment_mark.assessment IS 'Name of the assessment, such as Essay 1.';
+COMMENT ON COLUMN @extschema@.assessment_mark.kind IS 'coursework, exam, test, practical, presentation or dissertation.';
+COMMENT ON COLUMN @extschema@.assessment_mark.mark IS 'Mark out of 100.';
+COMMENT ON COLUMN @extschema@.assessment_mark.recorded_at IS 'When the mark was recorded.';
 COMMENT ON COLUMN @extschema@.assessment_mark.provisional IS 'true until the mark is ratified by the exam board.';
 
 CREATE TABLE @extschema@.exam_period (
@@ -205,6 +245,9 @@ CREATE TABLE @extschema@.exam_period (
 );
 CREATE INDEX ON @extschema@.exam_period USING gist (daterange(starts, ends, '[]'));
 COMMENT ON TABLE @extschema@.exam_period IS 'Exam periods (both ends inclusive); while today is in one, marks are hidden from tutors and students.';
+COMMENT ON COLUMN @extschema@.exam_period.label IS 'Name of the period, such as January 2027 exams.';
+COMMENT ON COLUMN @extschema@.exam_period.starts IS 'First day of the period.';
+COMMENT ON COLUMN @extschema@.exam_period.ends IS 'Last day of the period (inclusive).';
 
 CREATE TABLE @extschema@.employability (
     student_id      text NOT NULL REFERENCES @extschema@.student,
@@ -218,6 +261,9 @@ CREATE TABLE @extschema@.employability (
     PRIMARY KEY (student_id, academic_year)
 );
 COMMENT ON TABLE @extschema@.employability IS 'Careers registration of a student for an academic year.';
+COMMENT ON COLUMN @extschema@.employability.student_id IS 'The student.';
+COMMENT ON COLUMN @extschema@.employability.academic_year IS 'The year of the registration.';
+COMMENT ON COLUMN @extschema@.employability.registered_at IS 'When the student registered their stage.';
 COMMENT ON COLUMN @extschema@.employability.readiness_stage IS 'Career readiness: decide, plan, compete or sorted.';
 COMMENT ON COLUMN @extschema@.employability.sector IS 'Sector of interest, if given.';
 COMMENT ON COLUMN @extschema@.employability.work_experience IS 'Whether the student has had relevant work experience.';
@@ -239,6 +285,11 @@ CREATE TABLE @extschema@.meeting_note (
 );
 CREATE INDEX ON @extschema@.meeting_note (student_id, met_on);
 COMMENT ON TABLE @extschema@.meeting_note IS 'Notes of personal tutoring meetings, written by the tutor or the student.';
+COMMENT ON COLUMN @extschema@.meeting_note.note_id IS 'Identifier of the note.';
+COMMENT ON COLUMN @extschema@.meeting_note.student_id IS 'The tutee the meeting was with.';
+COMMENT ON COLUMN @extschema@.meeting_note.met_on IS 'Day of the meeting.';
+COMMENT ON COLUMN @extschema@.meeting_note.summary IS 'Summary of the meeting.';
+COMMENT ON COLUMN @extschema@.meeting_note.recorded_at IS 'When the note was recorded.';
 COMMENT ON COLUMN @extschema@.meeting_note.author_id IS 'staff_id or student_id of the author.';
 COMMENT ON COLUMN @extschema@.meeting_note.focus IS 'routine, or issue when the meeting was about a particular issue.';
 COMMENT ON COLUMN @extschema@.meeting_note.issue IS 'The issue, in general terms, when focus is issue.';
@@ -258,6 +309,8 @@ CREATE UNIQUE INDEX daily_engagement_key
     ON @extschema@.daily_engagement (student_id, day, (COALESCE(module_code, '')));
 CREATE INDEX ON @extschema@.daily_engagement (day);
 COMMENT ON TABLE @extschema@.daily_engagement IS 'Computed by engage.refresh: the engagement profile of each consenting student per module (and overall, module_code NULL) per day.';
+COMMENT ON COLUMN @extschema@.daily_engagement.student_id IS 'The student.';
+COMMENT ON COLUMN @extschema@.daily_engagement.day IS 'Calendar day in the institution''s time zone.';
 COMMENT ON COLUMN @extschema@.daily_engagement.module_code IS 'Module, or NULL for the overall series across all modules.';
 COMMENT ON COLUMN @extschema@.daily_engagement.ele_minutes IS 'ELE minutes credited on the day (to the module, or to all modules).';
 COMMENT ON COLUMN @extschema@.daily_engagement.app_choices IS 'Student-app menu choices made on the day.';
@@ -277,6 +330,15 @@ CREATE TABLE @extschema@.refresh_run (
     run_by        text NOT NULL DEFAULT CURRENT_USER
 );
 COMMENT ON TABLE @extschema@.refresh_run IS 'One row per completed engage.refresh: when, which days, how many students and rows.';
+COMMENT ON COLUMN @extschema@.refresh_run.run_id IS 'Identifier of the run.';
+COMMENT ON COLUMN @extschema@.refresh_run.started_at IS 'When the run started.';
+COMMENT ON COLUMN @extschema@.refresh_run.finished_at IS 'When the run finished.';
+COMMENT ON COLUMN @extschema@.refresh_run.from_day IS 'First day computed.';
+COMMENT ON COLUMN @extschema@.refresh_run.to_day IS 'Last day computed.';
+COMMENT ON COLUMN @extschema@.refresh_run.days IS 'Number of days computed.';
+COMMENT ON COLUMN @extschema@.refresh_run.students IS 'Students with rows in the range after the run.';
+COMMENT ON COLUMN @extschema@.refresh_run.rows_written IS 'Rows written to engage.daily_engagement.';
+COMMENT ON COLUMN @extschema@.refresh_run.run_by IS 'Role that ran the refresh.';
 COMMENT ON COLUMN @extschema@.refresh_run.rows_purged IS 'Rows removed outside the range because consent was withdrawn.';
 
 -- One call per statement: each call rewrites the extension's catalog row.
@@ -299,6 +361,9 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.employability', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.meeting_note', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.daily_engagement', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.refresh_run', '');
+COMMENT ON SEQUENCE @extschema@.consent_consent_id_seq IS 'Numbers engage.consent rows in order of recording.';
+COMMENT ON SEQUENCE @extschema@.meeting_note_note_id_seq IS 'Numbers engage.meeting_note rows.';
+COMMENT ON SEQUENCE @extschema@.refresh_run_run_id_seq IS 'Numbers engage.refresh_run rows.';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.consent_consent_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.meeting_note_note_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.refresh_run_run_id_seq', '');

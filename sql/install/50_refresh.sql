@@ -9,6 +9,11 @@ ORDER BY c.student_id, c.academic_year, c.recorded_at DESC, c.consent_id DESC;
 
 COMMENT ON VIEW @extschema@.consent_latest IS
 'The consent decision in force per student and academic year: the latest record of engage.consent. A student with no row has not consented.';
+COMMENT ON COLUMN @extschema@.consent_latest.student_id IS 'The student.';
+COMMENT ON COLUMN @extschema@.consent_latest.academic_year IS 'The academic year.';
+COMMENT ON COLUMN @extschema@.consent_latest.granted IS 'Whether consent is in force.';
+COMMENT ON COLUMN @extschema@.consent_latest.recorded_at IS 'When the decision in force was recorded.';
+COMMENT ON COLUMN @extschema@.consent_latest.recorded_by IS 'Who recorded the decision in force.';
 
 CREATE FUNCTION @extschema@.local_day(ts timestamptz)
 RETURNS date
@@ -44,12 +49,14 @@ BEGIN
     IF from_day > to_day THEN
         RAISE EXCEPTION 'from_day must not be after to_day'
             USING ERRCODE = '22023',
-                  DETAIL = format('from_day was %s and to_day was %s.', from_day, to_day);
+                  DETAIL = format('from_day was %s and to_day was %s.',
+                                  to_char(from_day, 'YYYY-MM-DD'), to_char(to_day, 'YYYY-MM-DD'));
     END IF;
     IF from_day = '-infinity' OR to_day = 'infinity' OR to_day - from_day >= 36600 THEN
         RAISE EXCEPTION 'engage.refresh covers at most 36600 days'
             USING ERRCODE = '54000',
-                  DETAIL = format('from_day was %s and to_day was %s.', from_day, to_day);
+                  DETAIL = format('from_day was %s and to_day was %s.',
+                                  to_char(from_day, 'YYYY-MM-DD'), to_char(to_day, 'YYYY-MM-DD'));
     END IF;
 
     -- Readers keep reading; a second refresh waits for this one.
@@ -61,7 +68,7 @@ BEGIN
                       WHERE d::date BETWEEN y.starts AND y.ends)
     ORDER BY 1 LIMIT 1;
     IF FOUND THEN
-        RAISE EXCEPTION 'no academic year covers %', missing.day
+        RAISE EXCEPTION 'no academic year covers %', to_char(missing.day, 'YYYY-MM-DD')
             USING ERRCODE = '55000',
                   HINT = 'Add the academic year to engage.academic_year before refreshing its days.';
     END IF;

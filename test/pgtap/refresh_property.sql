@@ -1,0 +1,189 @@
+-- engage.refresh against a plain-SQL statement of the whole method, on a
+-- random small university; and the invariants of the nightly run: it is
+-- idempotent, day by day equals one run over the range, chunking does not
+-- matter, and only consenting students are profiled.
+BEGIN;
+SELECT plan(12);
+SET LOCAL TimeZone = 'America/Los_Angeles';  -- must not matter
+
+INSERT INTO engage.college VALUES ('CLES', 'Life and Environmental Sciences'), ('HUMS', 'Humanities');
+INSERT INTO engage.academic_year VALUES
+  ('2025/26', '2025-08-01', '2026-07-31'), ('2026/27', '2026-08-01', '2027-07-31');
+INSERT INTO engage.coefficients VALUES
+  ('CLES', '2025/26', 0.446, 0.068, 1.11), ('HUMS', '2025/26', 0.5, 0.05, 1.0),
+  ('CLES', '2026/27', 0.4, 0.07, 1.2), ('HUMS', '2026/27', 0.55, 0.06, 0.9);
+INSERT INTO engage.module
+SELECT c || n, 'Module ' || c || n, c FROM unnest(ARRAY['CLES', 'HUMS']) AS c, generate_series(1, 4) AS n;
+
+SELECT setseed(0.77);
+INSERT INTO engage.student (student_id, full_name, college, programme, year_of_study)
+SELECT 's' || i, 'Student ' || i, CASE WHEN i % 2 = 0 THEN 'CLES' ELSE 'HUMS' END, 'BA Test', 1
+FROM generate_series(1, 48) AS i;
+-- two or three modules a year, different in each year
+INSERT INTO engage.enrolment
+SELECT DISTINCT s.student_id, s.college || (1 + floor(random() * 4)::int), y.label
+FROM engage.student AS s, engage.academic_year AS y, generate_series(1, 3);
+-- consent: i % 6 = 0 none; 1 refused; 2 granted then withdrawn; 3 withdrawn then granted;
+-- otherwise granted; in 2026/27 only even students consent
+INSERT INTO engage.consent (student_id, academic_year, granted, recorded_at, recorded_by)
+SELECT 's' || i, '2025/26', g, t, 'student'
+FROM generate_series(1, 48) AS i,
+     LATERAL (VALUES (i % 6 IN (1, 2, 3, 4, 5) AND i % 6 <> 1, '2025-09-20 10:00'::timestamptz),
+                     (i % 6 = 3, '2026-01-10 10:00'::timestamptz)) AS v(g, t)
+WHERE i % 6 <> 0 AND (t = '2025-09-20 10:00' OR i % 6 IN (2, 3));
+INSERT INTO engage.consent (student_id, academic_year, granted, recorded_at, recorded_by)
+SELECT 's' || i, '2026/27', i % 2 = 0, '2026-08-01 00:00', 'student' FROM generate_series(1, 48) AS i;
+
+-- page views around the year boundary and the October DST change, on a
+-- 20-second grid so that ties and exact 5-minute gaps occur
+INSERT INTO engage.ele_event
+SELECT s.student_id,
+       b + floor(random() * 4000) * interval '20 seconds',
+       CASE WHEN random() < 0.15 THEN NULL ELSE s.college || (1 + floor(random() * 4)::int) END
+FROM engage.student AS s,
+     unnest(ARRAY['2026-07-24 20:00+00', '2026-07-28 06:00+00', '2026-08-02 21:00+00',
+                  '2026-10-22 08:00+00', '2026-10-24 20:00+00', '2026-10-27 12:00+00']::timestamptz[]) AS b,
+     generate_series(1, 25);
+INSERT INTO engage.app_event
+SELECT s.student_id, b + random() * interval '3 days', 'timetable'
+FROM engage.student AS s,
+     unnest(ARRAY['2026-07-22 00:00+00', '2026-07-30 00:00+00', '2026-10-20 00:00+00',
+                  '2026-10-25 00:00+00']::timestamptz[]) AS b,
+     generate_series(1, 6);
+INSERT INTO engage.career_event
+SELECT s.student_id, 'E' || n, d, random() < 0.7
+FROM engage.student AS s, generate_series(1, 3) AS n,
+     LATERAL (SELECT (ARRAY['2026-07-27', '2026-08-01', '2026-10-24'])[n]::date AS d) AS x
+WHERE random() < 0.5;
+
+-- The whole method in plain SQL: consent per day, the ELE rule with lead(),
+-- dense days and the 7-day mean as a window over them.
+CREATE FUNCTION pg_temp.reference(f date, t date)
+RETURNS TABLE (student_id text, module_code text, day date, ele_minutes float8,
+               app_choices bigint, career_events bigint, score float8)
+LANGUAGE sql AS $$
+WITH consenting_day AS (
+    SELECT cl.student_id, d::date AS day, cl.academic_year
+    FROM engage.consent_latest cl JOIN engage.academic_year y ON y.label = cl.academic_year,
+         generate_series(greatest(y.starts, f - 6), least(y.ends, t), '1 day') d
+    WHERE cl.granted
+), ordered AS (
+    SELECT student_id, ts, module_code,
+           lead(ts) OVER (PARTITION BY student_id ORDER BY ts, module_code COLLATE "C" NULLS LAST) AS next_ts
+    FROM engage.ele_event
+), credit AS (
+    SELECT student_id, module_code, (ts AT TIME ZONE 'Europe/London')::date AS day,
+           extract(epoch FROM CASE WHEN next_ts - ts < interval '5 minutes' THEN next_ts - ts
+                                   ELSE interval '2 minutes' END) / 60 AS minutes
+    FROM ordered WHERE module_code IS NOT NULL
+), daily AS (
+    SELECT cd.student_id, cd.day, cd.academic_year, m.module_code,
+           coalesce((SELECT sum(c.minutes) FROM credit c
+                     WHERE c.student_id = cd.student_id AND c.day = cd.day
+                       AND (m.module_code IS NULL OR c.module_code = m.module_code)), 0) AS ele,
+           (SELECT count(*) FROM engage.app_event a
+            WHERE a.student_id = cd.student_id AND (a.ts AT TIME ZONE 'Europe/London')::date = cd.day) AS app,
+           (SELECT count(*) FROM engage.career_event e
+            WHERE e.student_id = cd.student_id AND e.event_day = cd.day AND e.attended) AS events
+    FROM consenting_day cd
+    CROSS JOIN LATERAL (SELECT NULL::text AS module_code
+                        UNION ALL
+                        SELECT DISTINCT en.module_code FROM engage.enrolment en
+                        WHERE en.student_id = cd.student_id
+                          AND en.academic_year IN (SELECT label FROM engage.academic_year
+                                                   WHERE starts <= t AND ends >= f - 6)) AS m
+), dense AS (
+    SELECT k.student_id, k.module_code, d::date AS day,
+           coalesce(dl.ele, 0) AS ele, coalesce(dl.app, 0) AS app, coalesce(dl.events, 0) AS events
+    FROM (SELECT DISTINCT student_id, module_code FROM daily) k
+    CROSS JOIN generate_series(f - 6, t, '1 day') d
+    LEFT JOIN daily dl ON dl.student_id = k.student_id AND dl.day = d::date
+                      AND dl.module_code IS NOT DISTINCT FROM k.module_code
+), windowed AS (
+    SELECT *, sum(ele) OVER w / 7 AS ele_mean, sum(app) OVER w / 7.0 AS app_mean,
+           sum(events) OVER w / 7.0 AS events_mean
+    FROM dense
+    WINDOW w AS (PARTITION BY student_id, module_code ORDER BY day ROWS 6 PRECEDING)
+)
+SELECT w.student_id, w.module_code, w.day, w.ele::float8, w.app, w.events,
+       (c.ele * w.ele_mean + c.app * w.app_mean + c.events * w.events_mean)::float8
+FROM windowed w
+JOIN consenting_day cd ON cd.student_id = w.student_id AND cd.day = w.day
+JOIN engage.student s ON s.student_id = w.student_id
+JOIN engage.coefficients c ON c.college = s.college AND c.academic_year = cd.academic_year
+WHERE w.day BETWEEN f AND t
+  AND (w.module_code IS NULL OR EXISTS (
+        SELECT FROM engage.enrolment en WHERE en.student_id = w.student_id
+          AND en.module_code = w.module_code AND en.academic_year = cd.academic_year))
+$$;
+
+CREATE TEMP VIEW snapshot AS
+SELECT student_id, module_code, day, ele_minutes, app_choices, career_events, score
+FROM engage.daily_engagement;
+
+-- year boundary: 2026-07-26 .. 2026-08-04
+CALL engage.refresh('2026-07-26', '2026-08-04');
+SELECT isnt((SELECT count(*) FROM engage.daily_engagement), 0::bigint, 'the refresh wrote rows');
+SELECT set_eq($$SELECT student_id, module_code, day FROM snapshot$$,
+              $$SELECT student_id, module_code, day FROM pg_temp.reference('2026-07-26', '2026-08-04')$$,
+              'rows exist for exactly the consenting students, their enrolled modules and overall, on consenting days');
+SELECT is_empty($$
+    SELECT * FROM snapshot s JOIN pg_temp.reference('2026-07-26', '2026-08-04') r
+      ON r.student_id = s.student_id AND r.day = s.day AND r.module_code IS NOT DISTINCT FROM s.module_code
+    WHERE abs(s.ele_minutes - r.ele_minutes) > 1e-9 OR s.app_choices <> r.app_choices
+       OR s.career_events <> r.career_events OR abs(s.score - r.score) > 1e-9
+$$, 'across the year boundary every value matches the plain-SQL method');
+
+CREATE TEMP TABLE whole AS SELECT * FROM snapshot;
+CALL engage.refresh('2026-07-26', '2026-08-04');
+SELECT bag_eq('SELECT * FROM snapshot', 'SELECT * FROM whole', 'a second run changes nothing');
+
+DELETE FROM engage.daily_engagement;
+DO $$
+DECLARE d date;
+BEGIN
+    FOR d IN SELECT g::date FROM generate_series('2026-08-04'::date, '2026-07-26', '-1 day') AS g LOOP
+        CALL engage.refresh(d, d);
+    END LOOP;
+END
+$$;
+SELECT bag_eq('SELECT * FROM snapshot', 'SELECT * FROM whole', 'day by day, in any order, equals one run over the range');
+
+DELETE FROM engage.daily_engagement;
+SET LOCAL engage.refresh_chunk_days = 3;
+CALL engage.refresh('2026-07-26', '2026-08-04');
+RESET engage.refresh_chunk_days;
+SELECT bag_eq('SELECT * FROM snapshot', 'SELECT * FROM whole', 'three-day chunks equal one pass');
+
+-- DST: 2026-10-20 .. 2026-10-30
+CALL engage.refresh('2026-10-20', '2026-10-30');
+SELECT set_eq($$SELECT student_id, module_code, day FROM snapshot WHERE day >= '2026-10-01'$$,
+              $$SELECT student_id, module_code, day FROM pg_temp.reference('2026-10-20', '2026-10-30')$$,
+              'around the change of clocks the same rows exist as in the plain-SQL method');
+SELECT is_empty($$
+    SELECT * FROM snapshot s JOIN pg_temp.reference('2026-10-20', '2026-10-30') r
+      ON r.student_id = s.student_id AND r.day = s.day AND r.module_code IS NOT DISTINCT FROM s.module_code
+    WHERE abs(s.ele_minutes - r.ele_minutes) > 1e-9 OR s.app_choices <> r.app_choices
+       OR s.career_events <> r.career_events OR abs(s.score - r.score) > 1e-9
+$$, 'around the change of clocks every value matches the plain-SQL method');
+SELECT bag_eq($$SELECT * FROM snapshot WHERE day < '2026-10-01'$$, 'SELECT * FROM whole',
+              'a refresh of other days leaves earlier days as they were');
+
+SELECT is_empty($$
+    SELECT de.student_id FROM engage.daily_engagement de
+    JOIN engage.academic_year y ON de.day BETWEEN y.starts AND y.ends
+    WHERE NOT EXISTS (SELECT FROM engage.consent_latest cl WHERE cl.student_id = de.student_id
+                        AND cl.academic_year = y.label AND cl.granted)
+$$, 'no row exists for a student without consent in force for that day''s year');
+
+-- Withdrawal in 2026/27 removes that year's rows and keeps 2025/26's.
+INSERT INTO engage.consent (student_id, academic_year, granted, recorded_by)
+VALUES ('s4', '2026/27', false, 'student');
+CALL engage.refresh('2026-10-30', '2026-10-30');
+SELECT is((SELECT count(*) FROM engage.daily_engagement WHERE student_id = 's4' AND day >= '2026-08-01'),
+          0::bigint, 'a withdrawal removes the year''s rows at the next refresh');
+SELECT cmp_ok((SELECT count(*) FROM engage.daily_engagement WHERE student_id = 's4' AND day < '2026-08-01'),
+              '>', 0::bigint, 'rows of an earlier year with consent in force stay');
+
+SELECT * FROM finish();
+ROLLBACK;

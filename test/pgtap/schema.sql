@@ -1,0 +1,79 @@
+-- The extension's catalog: what CREATE EXTENSION creates, that every object
+-- is commented, that functions cannot be hijacked through search_path, and
+-- that pg_dump keeps every table of data.
+BEGIN;
+SELECT plan(11);
+
+SELECT tables_are('engage', ARRAY[
+    'college', 'academic_year', 'coefficients', 'student', 'staff', 'tutoring', 'consent',
+    'module', 'enrolment', 'ele_event', 'app_event', 'career_event', 'attendance',
+    'assessment_mark', 'exam_period', 'employability', 'meeting_note', 'daily_engagement',
+    'refresh_run'], 'the canonical tables exist with their contract names');
+
+SELECT is((SELECT extrelocatable FROM pg_extension WHERE extname = 'engage'), false,
+          'the extension is not relocatable');
+
+SELECT is_empty($$
+    SELECT pg_describe_object(d.classid, d.objid, 0)
+    FROM pg_depend AS d
+    WHERE d.refclassid = 'pg_extension'::regclass
+      AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'engage')
+      AND d.deptype = 'e'
+      AND obj_description(d.objid, d.classid::regclass::name) IS NULL
+$$, 'every object of the extension has a comment');
+
+SELECT is_empty($$
+    SELECT c.relname || '.' || a.attname
+    FROM pg_class AS c JOIN pg_attribute AS a ON a.attrelid = c.oid
+    WHERE c.relnamespace = 'engage'::regnamespace AND c.relkind IN ('r', 'v')
+      AND a.attnum > 0 AND NOT a.attisdropped
+      AND col_description(c.oid, a.attnum) IS NULL
+$$, 'every column of every table and view has a comment');
+
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text
+    FROM pg_proc AS p JOIN pg_language AS l ON l.oid = p.prolang
+    WHERE p.pronamespace = 'engage'::regnamespace AND p.prokind IN ('f', 'p')
+      AND l.lanname <> 'c'
+      AND NOT coalesce('search_path=pg_catalog, pg_temp' = ANY (p.proconfig), false)
+$$, 'every SQL and PL/pgSQL function fixes search_path to pg_catalog, pg_temp');
+
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text FROM pg_proc AS p
+    WHERE p.pronamespace = 'engage'::regnamespace AND p.prosecdef
+$$, 'no function runs with its owner''s rights');
+
+SELECT is_empty($$
+    SELECT c.oid::regclass::text FROM pg_class AS c
+    WHERE c.relnamespace = 'engage'::regnamespace AND c.relkind IN ('r', 'S')
+      AND c.oid <> ALL ((SELECT extconfig FROM pg_extension WHERE extname = 'engage')::oid[])
+$$, 'every table and sequence is registered for pg_dump');
+
+SELECT is_empty($$
+    SELECT a.aggfnoid::text FROM pg_aggregate AS a JOIN pg_proc AS p ON p.oid = a.aggfnoid
+    WHERE p.pronamespace = 'engage'::regnamespace AND p.proparallel <> 's'
+$$, 'every aggregate is parallel safe');
+
+SELECT is((SELECT count(*) FROM pg_aggregate AS a JOIN pg_proc AS p ON p.oid = a.aggfnoid
+           WHERE p.proname = 'ele_minutes' AND p.pronamespace = 'engage'::regnamespace
+             AND a.aggcombinefn <> 0 AND a.aggserialfn <> 0 AND a.aggdeserialfn <> 0),
+          2::bigint, 'both forms of engage.ele_minutes can combine, serialize and deserialize');
+
+SELECT is_empty($$
+    SELECT c.relname, a.attname FROM pg_class AS c JOIN pg_attribute AS a ON a.attrelid = c.oid
+    WHERE c.relnamespace = 'engage'::regnamespace AND c.relkind = 'r'
+      AND a.attname = 'student_id'
+      AND NOT EXISTS (SELECT FROM pg_index AS i WHERE i.indrelid = c.oid AND i.indkey[0] = a.attnum)
+$$, 'every student_id column leads an index');
+
+SELECT is_empty($$
+    SELECT c.relname FROM pg_class AS c
+    WHERE c.relnamespace = 'engage'::regnamespace AND c.relkind = 'r'
+      AND c.relname NOT IN ('college', 'academic_year', 'coefficients', 'staff', 'module',
+                            'exam_period', 'refresh_run')
+      AND NOT EXISTS (SELECT FROM pg_attribute AS a WHERE a.attrelid = c.oid AND a.attname = 'student_id'
+                        AND a.attnotnull)
+$$, 'every table of personal data carries a NOT NULL student_id');
+
+SELECT * FROM finish();
+ROLLBACK;
