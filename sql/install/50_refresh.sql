@@ -30,6 +30,12 @@ SET search_path = pg_catalog, pg_temp
 -- Grouping the page views by student through a sort keeps one student's
 -- views in memory at a time; a hash aggregate would hold a whole chunk's.
 SET enable_hashagg = off
+-- Every join here is between large sets on equal keys, where the planner's
+-- row estimates for the series are blind: a nested loop is never right.
+SET enable_nestloop = off
+-- Disabled plan nodes inflate cost estimates past the JIT thresholds; the
+-- plans are simple scans, joins and C aggregates that JIT cannot speed up.
+SET jit = off
 AS $$
 DECLARE
     s           record := @extschema@.settings();
@@ -115,17 +121,21 @@ BEGIN
             FROM @extschema@.academic_year AS y
             WHERE y.starts <= chunk_to AND y.ends >= chunk_from - 6
         ),
-        -- each day from chunk_from - 6 on which a student consents
-        consenting_day AS (
-            SELECT cl.student_id, d::date AS day, cl.academic_year
+        -- each day from chunk_from - 6 on which a student consents, with the
+        -- weights of that day's year
+        consenting_day AS MATERIALIZED (
+            SELECT cl.student_id, d::date AS day, cl.academic_year, cf.ele, cf.app, cf.events
             FROM @extschema@.consent_latest AS cl
             JOIN year AS y ON y.label = cl.academic_year
+            JOIN @extschema@.student AS st ON st.student_id = cl.student_id
+            JOIN @extschema@.coefficients AS cf
+              ON cf.college = st.college AND cf.academic_year = cl.academic_year
             CROSS JOIN LATERAL pg_catalog.generate_series(greatest(y.starts, chunk_from - 6),
                                                           least(y.ends, chunk_to),
                                                           interval '1 day') AS d
             WHERE cl.granted
         ),
-        ele AS (
+        ele AS MATERIALIZED (
             SELECT v.student_id, c.module_code, c.day, c.minutes
             FROM (SELECT ev.student_id,
                          @extschema@.ele_minutes(ev.ts, ev.module_code,
@@ -137,31 +147,29 @@ BEGIN
             CROSS JOIN LATERAL pg_catalog.unnest(v.credits) AS c
             JOIN consenting_day AS cd ON cd.student_id = v.student_id AND cd.day = c.day
         ),
-        app AS (
-            SELECT a.student_id, (a.ts AT TIME ZONE s.time_zone)::date AS day, count(*) AS n
-            FROM @extschema@.app_event AS a
-            WHERE a.ts >= lo_ts AND a.ts < hi_ts
-            GROUP BY 1, 2
-        ),
-        career AS (
-            SELECT ce.student_id, ce.event_day AS day, count(*) AS n
-            FROM @extschema@.career_event AS ce
-            WHERE ce.attended AND ce.event_day BETWEEN chunk_from - 6 AND chunk_to
-            GROUP BY 1, 2
-        ),
-        overall AS (
-            SELECT x.student_id, d.*
-            FROM (SELECT cd.student_id,
-                         @extschema@.engagement_series(cd.day, e.minutes, a.n, k.n,
-                                                       chunk_from, chunk_to) AS series
-                  FROM consenting_day AS cd
-                  LEFT JOIN (SELECT ele.student_id, ele.day, sum(ele.minutes) AS minutes
-                             FROM ele GROUP BY 1, 2) AS e
-                         ON e.student_id = cd.student_id AND e.day = cd.day
-                  LEFT JOIN app AS a ON a.student_id = cd.student_id AND a.day = cd.day
-                  LEFT JOIN career AS k ON k.student_id = cd.student_id AND k.day = cd.day
-                  GROUP BY cd.student_id) AS x
-            CROSS JOIN LATERAL pg_catalog.unnest(x.series) AS d
+        -- the student's activity on each consenting day
+        student_day AS MATERIALIZED (
+            SELECT cd.student_id, cd.day, cd.academic_year, cd.ele, cd.app, cd.events,
+                   e.minutes AS ele_minutes, a.n AS app_choices, k.n AS career_events
+            FROM consenting_day AS cd
+            -- summed in a fixed order: floating-point addition is not
+            -- associative, and the same day must give the same bits
+            -- whichever plan or range computed it
+            LEFT JOIN (SELECT ele.student_id, ele.day,
+                              sum(ele.minutes ORDER BY ele.module_code) AS minutes
+                       FROM ele GROUP BY 1, 2) AS e
+                   ON e.student_id = cd.student_id AND e.day = cd.day
+            LEFT JOIN (SELECT ap.student_id, (ap.ts AT TIME ZONE s.time_zone)::date AS day,
+                              count(*) AS n
+                       FROM @extschema@.app_event AS ap
+                       WHERE ap.ts >= lo_ts AND ap.ts < hi_ts
+                       GROUP BY 1, 2) AS a
+                   ON a.student_id = cd.student_id AND a.day = cd.day
+            LEFT JOIN (SELECT ce.student_id, ce.event_day AS day, count(*) AS n
+                       FROM @extschema@.career_event AS ce
+                       WHERE ce.attended AND ce.event_day BETWEEN chunk_from - 6 AND chunk_to
+                       GROUP BY 1, 2) AS k
+                   ON k.student_id = cd.student_id AND k.day = cd.day
         ),
         module_key AS (
             SELECT DISTINCT en.student_id, en.module_code
@@ -169,40 +177,36 @@ BEGIN
             JOIN year AS y ON y.label = en.academic_year
             WHERE en.student_id IN (SELECT cd.student_id FROM consenting_day AS cd)
         ),
-        -- app choices and career events belong to the student, not a module:
-        -- module series carry ELE minutes only and borrow the rest from overall
-        per_module AS (
-            SELECT x.student_id, x.module_code, d.*
-            FROM (SELECT mk.student_id, mk.module_code,
-                         @extschema@.engagement_series(e.day, e.minutes, 0, 0,
-                                                       chunk_from, chunk_to) AS series
-                  FROM module_key AS mk
-                  LEFT JOIN ele AS e
-                         ON e.student_id = mk.student_id AND e.module_code = mk.module_code
-                  GROUP BY mk.student_id, mk.module_code) AS x
-            CROSS JOIN LATERAL pg_catalog.unnest(x.series) AS d
+        -- one series per student overall (module NULL) and per module taken;
+        -- app choices and career events belong to the student, so every
+        -- series of a student carries them, and only ELE minutes differ
+        series AS (
+            SELECT sd.student_id, NULL::text AS module_code,
+                   @extschema@.engagement_series(sd.day, sd.ele_minutes, sd.app_choices,
+                                                 sd.career_events, chunk_from, chunk_to) AS days
+            FROM student_day AS sd
+            GROUP BY sd.student_id
+            UNION ALL
+            SELECT mk.student_id, mk.module_code,
+                   @extschema@.engagement_series(sd.day, e.minutes, sd.app_choices,
+                                                 sd.career_events, chunk_from, chunk_to)
+            FROM module_key AS mk
+            JOIN student_day AS sd ON sd.student_id = mk.student_id
+            LEFT JOIN ele AS e
+                   ON e.student_id = mk.student_id AND e.module_code = mk.module_code
+                  AND e.day = sd.day
+            GROUP BY mk.student_id, mk.module_code
         )
-        SELECT o.student_id, NULL::text, o.day, o.ele_minutes, o.app_choices, o.career_events,
-               @extschema@.score(o.ele_minutes_mean, o.app_choices_mean, o.career_events_mean,
-                                 cf.ele, cf.app, cf.events)
-        FROM overall AS o
-        JOIN consenting_day AS cd ON cd.student_id = o.student_id AND cd.day = o.day
-        JOIN @extschema@.student AS st ON st.student_id = o.student_id
-        JOIN @extschema@.coefficients AS cf
-          ON cf.college = st.college AND cf.academic_year = cd.academic_year
-        UNION ALL
-        SELECT m.student_id, m.module_code, m.day, m.ele_minutes, o.app_choices, o.career_events,
-               @extschema@.score(m.ele_minutes_mean, o.app_choices_mean, o.career_events_mean,
-                                 cf.ele, cf.app, cf.events)
-        FROM per_module AS m
-        JOIN overall AS o ON o.student_id = m.student_id AND o.day = m.day
-        JOIN consenting_day AS cd ON cd.student_id = m.student_id AND cd.day = m.day
-        JOIN @extschema@.enrolment AS en
-          ON en.student_id = m.student_id AND en.module_code = m.module_code
-         AND en.academic_year = cd.academic_year
-        JOIN @extschema@.student AS st ON st.student_id = m.student_id
-        JOIN @extschema@.coefficients AS cf
-          ON cf.college = st.college AND cf.academic_year = cd.academic_year;
+        SELECT x.student_id, x.module_code, d.day, d.ele_minutes, d.app_choices, d.career_events,
+               @extschema@.score(d.ele_minutes_mean, d.app_choices_mean, d.career_events_mean,
+                                 sd.ele, sd.app, sd.events)
+        FROM series AS x
+        CROSS JOIN LATERAL pg_catalog.unnest(x.days) AS d
+        JOIN student_day AS sd ON sd.student_id = x.student_id AND sd.day = d.day
+        WHERE x.module_code IS NULL
+           OR EXISTS (SELECT FROM @extschema@.enrolment AS en
+                      WHERE en.student_id = x.student_id AND en.module_code = x.module_code
+                        AND en.academic_year = sd.academic_year);
 
         GET DIAGNOSTICS n = ROW_COUNT;
         written := written + n;

@@ -76,15 +76,20 @@ WITH consenting_day AS (
            extract(epoch FROM CASE WHEN next_ts - ts < interval '5 minutes' THEN next_ts - ts
                                    ELSE interval '2 minutes' END) / 60 AS minutes
     FROM ordered WHERE module_code IS NOT NULL
+), module_day AS (
+    SELECT student_id, module_code, day, sum(minutes) AS minutes FROM credit GROUP BY 1, 2, 3
+), all_day AS (
+    SELECT student_id, day, sum(minutes) AS minutes FROM credit GROUP BY 1, 2
+), app AS (
+    SELECT student_id, (ts AT TIME ZONE 'Europe/London')::date AS day, count(*) AS n
+    FROM engage.app_event GROUP BY 1, 2
+), career AS (
+    SELECT student_id, event_day AS day, count(*) AS n
+    FROM engage.career_event WHERE attended GROUP BY 1, 2
 ), daily AS (
     SELECT cd.student_id, cd.day, cd.academic_year, m.module_code,
-           coalesce((SELECT sum(c.minutes) FROM credit c
-                     WHERE c.student_id = cd.student_id AND c.day = cd.day
-                       AND (m.module_code IS NULL OR c.module_code = m.module_code)), 0) AS ele,
-           (SELECT count(*) FROM engage.app_event a
-            WHERE a.student_id = cd.student_id AND (a.ts AT TIME ZONE 'Europe/London')::date = cd.day) AS app,
-           (SELECT count(*) FROM engage.career_event e
-            WHERE e.student_id = cd.student_id AND e.event_day = cd.day AND e.attended) AS events
+           coalesce(CASE WHEN m.module_code IS NULL THEN ad.minutes ELSE md.minutes END, 0) AS ele,
+           coalesce(a.n, 0) AS app, coalesce(k.n, 0) AS events
     FROM consenting_day cd
     CROSS JOIN LATERAL (SELECT NULL::text AS module_code
                         UNION ALL
@@ -92,13 +97,18 @@ WITH consenting_day AS (
                         WHERE en.student_id = cd.student_id
                           AND en.academic_year IN (SELECT label FROM engage.academic_year
                                                    WHERE starts <= t AND ends >= f - 6)) AS m
+    LEFT JOIN all_day ad ON ad.student_id = cd.student_id AND ad.day = cd.day
+    LEFT JOIN module_day md ON md.student_id = cd.student_id AND md.day = cd.day
+                           AND md.module_code = m.module_code
+    LEFT JOIN app a ON a.student_id = cd.student_id AND a.day = cd.day
+    LEFT JOIN career k ON k.student_id = cd.student_id AND k.day = cd.day
 ), dense AS (
     SELECT k.student_id, k.module_code, d::date AS day,
            coalesce(dl.ele, 0) AS ele, coalesce(dl.app, 0) AS app, coalesce(dl.events, 0) AS events
     FROM (SELECT DISTINCT student_id, module_code FROM daily) k
     CROSS JOIN generate_series(f - 6, t, '1 day') d
     LEFT JOIN daily dl ON dl.student_id = k.student_id AND dl.day = d::date
-                      AND dl.module_code IS NOT DISTINCT FROM k.module_code
+                      AND coalesce(dl.module_code, '') = coalesce(k.module_code, '')
 ), windowed AS (
     SELECT *, sum(ele) OVER w / 7 AS ele_mean, sum(app) OVER w / 7.0 AS app_mean,
            sum(events) OVER w / 7.0 AS events_mean
