@@ -28,7 +28,7 @@ $(DATA_built): $(INSTALL_PARTS) $(EXTENSION).control
 	@{ printf -- '-- engage %s: generated from sql/install/*.sql; edit those parts.\n\n' '$(EXTVERSION)'; \
 	   for f in $(INSTALL_PARTS); do cat $$f; echo; done; } > $@
 
-.PHONY: deps demo test bench
+.PHONY: deps demo test test-valgrind bench
 deps:
 	test/install-deps.sh
 
@@ -37,3 +37,7 @@ demo: deps
 
 test: deps
 	test/run-tests.sh
+
+# The same suites with every backend under valgrind memcheck (slow: minutes).
+test-valgrind: deps
+	test/valgrind.sh

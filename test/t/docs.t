@@ -1,0 +1,40 @@
+#!/bin/sh
+# Every object of the extension and every setting has an entry in docs/.
+set -u
+cd "$(dirname "$0")/../.."
+db=engage_docs
+dropdb --if-exists $db >/dev/null 2>&1
+createdb $db && psql -X -q -d $db -c 'CREATE EXTENSION engage' || { echo "1..0 # cannot create extension"; exit 1; }
+
+names=$(psql -X -At -d $db <<'SQL'
+SELECT DISTINCT 'engage.' || coalesce(p.proname, c.relname, t.typname)
+FROM pg_depend AS d
+LEFT JOIN pg_proc AS p ON d.classid = 'pg_proc'::regclass AND p.oid = d.objid
+LEFT JOIN pg_class AS c ON d.classid = 'pg_class'::regclass AND c.oid = d.objid
+LEFT JOIN pg_type AS t ON d.classid = 'pg_type'::regclass AND t.oid = d.objid
+WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
+  AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'engage')
+  AND coalesce(p.proname, c.relname, t.typname) IS NOT NULL
+UNION
+SELECT name FROM pg_settings WHERE name LIKE 'engage.%'
+UNION
+SELECT 'engage.' || unnest(ARRAY['idle_gap', 'credit', 'time_zone', 'refresh_chunk_days'])
+ORDER BY 1
+SQL
+)
+dropdb $db
+
+n=0
+out=""
+for name in $names; do
+    n=$((n + 1))
+    short=${name#engage.}
+    if grep -rqF -e "$name" -e "\`$short\`" docs/; then
+        out="$out
+ok $n - $name is documented"
+    else
+        out="$out
+not ok $n - $name is documented in docs/"
+    fi
+done
+echo "1..$n$out"
