@@ -17,7 +17,7 @@ $as_root make -s install PG_CONFIG="$PG_CONFIG" >/dev/null
 DEMO_STUDENTS=${DEMO_STUDENTS:-2000}
 DEMO_DAYS=${DEMO_DAYS:-70}
 export DEMO_STUDENTS DEMO_DAYS
-pg_virtualenv -v "$PG_MAJOR" sh -c '
+pg_virtualenv -t -v "$PG_MAJOR" sh -c '
     set -e
     psql="psql -X -q -v ON_ERROR_STOP=1"
     end_day=$($psql -At -c "SELECT ((now() AT TIME ZONE '\''Europe/London'\'')::date - 1)::text")

@@ -14,4 +14,4 @@ make -s clean
 make -s
 $as_root make -s install PG_CONFIG="$PG_CONFIG" >/dev/null
 
-pg_virtualenv -v "$PG_MAJOR" test/suite.sh
+pg_virtualenv -t -v "$PG_MAJOR" test/suite.sh
