@@ -5,7 +5,7 @@ EXTENSION    = engage
 EXTVERSION   = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
 
 MODULE_big   = engage
-OBJS         = src/engage.o src/ele.o src/score.o
+OBJS         = src/engage.o src/ele.o src/score.o src/viewer.o
 
 # The install script is generated from readable parts; upgrade scripts ship as they are.
 INSTALL_PARTS = $(sort $(wildcard sql/install/*.sql))
@@ -13,7 +13,7 @@ DATA_built   = sql/$(EXTENSION)--$(EXTVERSION).sql
 DATA         = $(filter-out $(DATA_built), $(wildcard sql/$(EXTENSION)--*--*.sql))
 DOCS         =
 
-REGRESS      = ele_minutes engagement_series parallel refresh
+REGRESS      = ele_minutes engagement_series parallel refresh security
 REGRESS_OPTS = --inputdir=test --load-extension=$(EXTENSION)
 
 PG_CPPFLAGS  = -I$(srcdir)/src

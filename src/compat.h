@@ -23,4 +23,25 @@
 #define EngageReserveGucPrefix(prefix) MarkGUCPrefixReserved(prefix)
 #endif
 
+/*
+ * EngageFindGuc: the catalog entry of a setting, or NULL.  PostgreSQL 16
+ * exported find_option; before that the entries can only be walked.
+ */
+#include "utils/guc_tables.h"
+#if PG_VERSION_NUM >= 160000
+#define EngageFindGuc(name) find_option((name), false, true, ERROR)
+#else
+static inline struct config_generic *
+EngageFindGuc(const char *name)
+{
+	struct config_generic **vars = get_guc_variables();
+	int			n = GetNumConfigOptions();
+
+	for (int i = 0; i < n; i++)
+		if (strcmp(vars[i]->name, name) == 0)
+			return vars[i];
+	return NULL;
+}
+#endif
+
 #endif							/* ENGAGE_COMPAT_H */

@@ -3,6 +3,7 @@
  *		Module entry point: the settings of the engagement computation.
  */
 #include "engage.h"
+#include "viewer.h"
 
 #include "access/htup_details.h"
 #include "fmgr.h"
@@ -69,6 +70,8 @@ _PG_init(void)
 							28, 1, 366,
 							PGC_USERSET, 0,
 							NULL, NULL, NULL);
+
+	ViewerDefineSetting();
 
 	EngageReserveGucPrefix("engage");
 }

@@ -1,0 +1,153 @@
+-- Roles and the viewer ----------------------------------------------------------
+--
+-- Group roles are cluster-wide: created if absent, never dropped with the
+-- extension (other databases may use them).
+
+DO $$
+DECLARE
+    r text;
+BEGIN
+    FOREACH r IN ARRAY ARRAY['engage_app', 'engage_tutor', 'engage_student',
+                             'engage_admin', 'engage_analyst', 'engage_loader'] LOOP
+        IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = r) THEN
+            EXECUTE pg_catalog.format('CREATE ROLE %I NOLOGIN', r);
+        END IF;
+    END LOOP;
+END
+$$;
+
+-- Student and staff ids share one namespace, and so do their login roles:
+-- an id or login must name exactly one person.
+CREATE FUNCTION @extschema@.check_person_identity()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    id text := coalesce(to_jsonb(NEW) ->> 'student_id', to_jsonb(NEW) ->> 'staff_id');
+BEGIN
+    IF TG_TABLE_NAME = 'student' THEN
+        IF EXISTS (SELECT FROM @extschema@.staff AS f WHERE f.staff_id = id) THEN
+            RAISE EXCEPTION 'id % is already a staff id', id USING ERRCODE = '23505',
+                HINT = 'Student and staff ids must differ: the viewer is named by id alone.';
+        END IF;
+        IF NEW.login_role IS NOT NULL AND
+           EXISTS (SELECT FROM @extschema@.staff AS f WHERE f.login_role = NEW.login_role) THEN
+            RAISE EXCEPTION 'login role % already belongs to a member of staff', NEW.login_role
+                USING ERRCODE = '23505';
+        END IF;
+    ELSE
+        IF EXISTS (SELECT FROM @extschema@.student AS s WHERE s.student_id = id) THEN
+            RAISE EXCEPTION 'id % is already a student id', id USING ERRCODE = '23505',
+                HINT = 'Student and staff ids must differ: the viewer is named by id alone.';
+        END IF;
+        IF NEW.login_role IS NOT NULL AND
+           EXISTS (SELECT FROM @extschema@.student AS s WHERE s.login_role = NEW.login_role) THEN
+            RAISE EXCEPTION 'login role % already belongs to a student', NEW.login_role
+                USING ERRCODE = '23505';
+        END IF;
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.check_person_identity() IS
+'Trigger function: keeps student and staff ids, and their login roles, distinct from each other.';
+
+CREATE TRIGGER student_identity BEFORE INSERT OR UPDATE OF student_id, login_role
+    ON @extschema@.student FOR EACH ROW EXECUTE FUNCTION @extschema@.check_person_identity();
+CREATE TRIGGER staff_identity BEFORE INSERT OR UPDATE OF staff_id, login_role
+    ON @extschema@.staff FOR EACH ROW EXECUTE FUNCTION @extschema@.check_person_identity();
+
+CREATE FUNCTION @extschema@.app_viewer()
+RETURNS text
+AS 'MODULE_PATHNAME', 'engage_app_viewer'
+LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@.app_viewer() IS
+'The id set with SET LOCAL engage.viewer in this transaction, if the session''s login role is a member of engage_app; otherwise NULL.';
+
+CREATE FUNCTION @extschema@.session_is_app()
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'engage_session_is_app'
+LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@.session_is_app() IS
+'Whether the session''s login role (not the current role) is a member of engage_app.';
+
+-- The policies call these once per query, as (SELECT f()).  They read the
+-- tables with the extension owner's rights, so that a policy on a table can
+-- ask about rows the caller may not see.
+CREATE FUNCTION @extschema@.viewer()
+RETURNS text
+LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT CASE WHEN @extschema@.session_is_app() THEN @extschema@.app_viewer()
+            ELSE coalesce((SELECT s.student_id FROM @extschema@.student AS s
+                           WHERE s.login_role = session_user),
+                          (SELECT f.staff_id FROM @extschema@.staff AS f
+                           WHERE f.login_role = session_user)) END
+$$;
+COMMENT ON FUNCTION @extschema@.viewer() IS
+'The student or staff id of whoever is asking: engage.viewer for the web front end (members of engage_app), otherwise the person whose login_role is the session''s login role. NULL for nobody.';
+
+CREATE FUNCTION @extschema@.current_academic_year()
+RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT y.label FROM @extschema@.academic_year AS y
+WHERE @extschema@.local_day(pg_catalog.now()) BETWEEN y.starts AND y.ends
+$$;
+COMMENT ON FUNCTION @extschema@.current_academic_year() IS
+'The label of the academic year containing today (in engage.time_zone), or NULL.';
+
+CREATE FUNCTION @extschema@.visible_students()
+RETURNS text[]
+LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+WITH v AS (SELECT @extschema@.viewer() AS id, @extschema@.local_day(pg_catalog.now()) AS today)
+SELECT coalesce(pg_catalog.array_agg(DISTINCT x.student_id), '{}')
+FROM (SELECT s.student_id FROM @extschema@.student AS s, v WHERE s.student_id = v.id
+      UNION ALL
+      SELECT t.student_id FROM @extschema@.tutoring AS t, v
+      WHERE t.tutor_id = v.id AND t.valid_from <= v.today
+        AND (t.valid_to IS NULL OR t.valid_to > v.today)) AS x
+$$;
+COMMENT ON FUNCTION @extschema@.visible_students() IS
+'Students the viewer may see today: themself, and the tutees of a tutoring valid today.';
+
+CREATE FUNCTION @extschema@.consenting_students()
+RETURNS text[]
+LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT coalesce(pg_catalog.array_agg(cl.student_id), '{}')
+FROM @extschema@.consent_latest AS cl
+WHERE cl.student_id = ANY (@extschema@.visible_students())
+  AND cl.academic_year = @extschema@.current_academic_year()
+  AND cl.granted
+$$;
+COMMENT ON FUNCTION @extschema@.consenting_students() IS
+'Students the viewer may see whose consent to learning analytics is in force for the current academic year.';
+
+CREATE FUNCTION @extschema@.in_exam_period()
+RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT EXISTS (SELECT FROM @extschema@.exam_period AS e
+               WHERE @extschema@.local_day(pg_catalog.now()) BETWEEN e.starts AND e.ends)
+$$;
+COMMENT ON FUNCTION @extschema@.in_exam_period() IS
+'Whether today (in engage.time_zone) falls inside an exam period.';
+
+CREATE FUNCTION @extschema@.mark_students()
+RETURNS text[]
+LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT CASE WHEN @extschema@.in_exam_period() THEN '{}'::text[]
+            ELSE @extschema@.consenting_students() END
+$$;
+COMMENT ON FUNCTION @extschema@.mark_students() IS
+'Students whose marks the viewer may see: consenting students, and nobody while an exam period is on.';

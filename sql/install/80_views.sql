@@ -1,0 +1,253 @@
+-- The dashboard views -----------------------------------------------------------------
+--
+-- One view per dashboard tab, all security_invoker: row-level security of the
+-- caller decides what they show, so a tutor sees their tutees and a student
+-- themself, through these views or straight from the tables alike.
+
+CREATE VIEW @extschema@.my_students
+WITH (security_invoker = true) AS
+WITH today AS (
+    SELECT @extschema@.local_day(pg_catalog.now()) AS day,
+           (SELECT y.starts FROM @extschema@.academic_year AS y
+            WHERE @extschema@.local_day(pg_catalog.now()) BETWEEN y.starts AND y.ends) AS year_starts,
+           (SELECT @extschema@.consenting_students()) AS consenting
+)
+SELECT s.student_id,
+       s.full_name,
+       s.college,
+       s.programme,
+       s.year_of_study,
+       s.student_id = ANY (t.consenting) AS consent,
+       att.rate_year AS attendance_rate,
+       att.rate_4wk AS attendance_rate_4wk,
+       eng.day AS score_day,
+       eng.score,
+       eng.score - eng.score_4wk_ago AS score_change_4wk,
+       (SELECT max(n.met_on) FROM @extschema@.meeting_note AS n
+        WHERE n.student_id = s.student_id) AS last_meeting,
+       CASE WHEN s.student_id = ANY (t.consenting)
+            THEN coalesce(eng.score < 0.5 * eng.mean_4wk, false) END AS flag_score_drop,
+       CASE WHEN s.student_id = ANY (t.consenting)
+            THEN coalesce(eng.ele_minutes_7d = 0, false) END AS flag_no_vle_7d,
+       coalesce(att.last_three_absent, false) AS flag_absences
+FROM @extschema@.student AS s
+CROSS JOIN today AS t
+LEFT JOIN LATERAL (
+    SELECT round(100.0 * count(*) FILTER (WHERE a.status = 'present')
+                 / nullif(count(*) FILTER (WHERE a.status <> 'authorised_absence'), 0), 1) AS rate_year,
+           round(100.0 * count(*) FILTER (WHERE a.status = 'present' AND a.starts_at >= t.day - 28)
+                 / nullif(count(*) FILTER (WHERE a.status <> 'authorised_absence'
+                                             AND a.starts_at >= t.day - 28), 0), 1) AS rate_4wk,
+           (SELECT count(*) = 3 AND bool_and(r.status = 'absent')
+            FROM (SELECT a3.status FROM @extschema@.attendance AS a3
+                  WHERE a3.student_id = s.student_id AND a3.starts_at < pg_catalog.now()
+                    AND a3.status <> 'authorised_absence'
+                  ORDER BY a3.starts_at DESC LIMIT 3) AS r) AS last_three_absent
+    FROM @extschema@.attendance AS a
+    WHERE a.student_id = s.student_id
+      AND a.starts_at >= t.year_starts AND a.starts_at < pg_catalog.now()
+) AS att ON true
+LEFT JOIN LATERAL (
+    SELECT d.day, d.score,
+           (SELECT p.score FROM @extschema@.daily_engagement AS p
+            WHERE p.student_id = s.student_id AND p.module_code IS NULL AND p.day = d.day - 28) AS score_4wk_ago,
+           (SELECT avg(p.score) FROM @extschema@.daily_engagement AS p
+            WHERE p.student_id = s.student_id AND p.module_code IS NULL
+              AND p.day BETWEEN d.day - 28 AND d.day - 1) AS mean_4wk,
+           (SELECT sum(p.ele_minutes) FROM @extschema@.daily_engagement AS p
+            WHERE p.student_id = s.student_id AND p.module_code IS NULL
+              AND p.day BETWEEN d.day - 6 AND d.day) AS ele_minutes_7d
+    FROM @extschema@.daily_engagement AS d
+    WHERE d.student_id = s.student_id AND d.module_code IS NULL AND d.day < t.day
+    ORDER BY d.day DESC LIMIT 1
+) AS eng ON true;
+
+COMMENT ON VIEW @extschema@.my_students IS
+'The tutee list: one row per student the viewer may see (a tutor''s current tutees, a student themself) with headline figures and flags; consent-dependent figures are NULL without consent.';
+COMMENT ON COLUMN @extschema@.my_students.student_id IS 'The student.';
+COMMENT ON COLUMN @extschema@.my_students.full_name IS 'Name.';
+COMMENT ON COLUMN @extschema@.my_students.college IS 'College.';
+COMMENT ON COLUMN @extschema@.my_students.programme IS 'Programme of study.';
+COMMENT ON COLUMN @extschema@.my_students.year_of_study IS 'Year of study.';
+COMMENT ON COLUMN @extschema@.my_students.consent IS 'Whether consent to learning analytics is in force for the current academic year.';
+COMMENT ON COLUMN @extschema@.my_students.attendance_rate IS 'Percentage of this academic year''s past sessions attended; authorised absences are not counted against the student.';
+COMMENT ON COLUMN @extschema@.my_students.attendance_rate_4wk IS 'The same over the last 4 weeks.';
+COMMENT ON COLUMN @extschema@.my_students.score_day IS 'The day of the latest engagement score (normally yesterday). NULL without consent.';
+COMMENT ON COLUMN @extschema@.my_students.score IS 'Overall engagement score on score_day. NULL without consent.';
+COMMENT ON COLUMN @extschema@.my_students.score_change_4wk IS 'score minus the score 28 days earlier. NULL without consent.';
+COMMENT ON COLUMN @extschema@.my_students.last_meeting IS 'Day of the latest meeting note.';
+COMMENT ON COLUMN @extschema@.my_students.flag_score_drop IS 'Sudden drop-off: score under half its mean over the previous 4 weeks. NULL without consent.';
+COMMENT ON COLUMN @extschema@.my_students.flag_no_vle_7d IS 'No VLE activity in the 7 days up to score_day. NULL without consent.';
+COMMENT ON COLUMN @extschema@.my_students.flag_absences IS 'The last three sessions (authorised absences aside) were all unauthorised absences.';
+
+CREATE VIEW @extschema@.dashboard_grades
+WITH (security_invoker = true) AS
+SELECT k.student_id, k.module_code, m.title AS module_title, k.assessment, k.kind, k.mark,
+       CASE WHEN k.mark >= 70 THEN 'First'
+            WHEN k.mark >= 60 THEN 'Upper second (2:1)'
+            WHEN k.mark >= 50 THEN 'Lower second (2:2)'
+            WHEN k.mark >= 40 THEN 'Third'
+            ELSE 'Fail' END AS band,
+       true AS provisional,
+       k.recorded_at
+FROM @extschema@.assessment_mark AS k
+JOIN @extschema@.module AS m ON m.module_code = k.module_code;
+
+COMMENT ON VIEW @extschema@.dashboard_grades IS
+'The grades tab: marks of students the viewer may see, with consent, hidden entirely while today is in an exam period; every mark is shown as provisional.';
+COMMENT ON COLUMN @extschema@.dashboard_grades.student_id IS 'The student.';
+COMMENT ON COLUMN @extschema@.dashboard_grades.module_code IS 'Module.';
+COMMENT ON COLUMN @extschema@.dashboard_grades.module_title IS 'Title of the module.';
+COMMENT ON COLUMN @extschema@.dashboard_grades.assessment IS 'Name of the assessment.';
+COMMENT ON COLUMN @extschema@.dashboard_grades.kind IS 'Kind of assessment.';
+COMMENT ON COLUMN @extschema@.dashboard_grades.mark IS 'Mark out of 100.';
+COMMENT ON COLUMN @extschema@.dashboard_grades.band IS 'UK classification band: First (70+), Upper second (2:1, 60-69), Lower second (2:2, 50-59), Third (40-49), Fail (under 40).';
+COMMENT ON COLUMN @extschema@.dashboard_grades.provisional IS 'Always true: the dashboard shows every mark as provisional.';
+COMMENT ON COLUMN @extschema@.dashboard_grades.recorded_at IS 'When the mark was recorded.';
+
+CREATE VIEW @extschema@.dashboard_attendance
+WITH (security_invoker = true) AS
+SELECT a.student_id, a.module_code, m.title AS module_title, a.session_id, a.session_type,
+       a.starts_at, a.status,
+       a.status = 'absent' AS counts_against,
+       count(*) OVER w AS module_sessions,
+       count(*) FILTER (WHERE a.status = 'present') OVER w AS module_present,
+       count(*) FILTER (WHERE a.status = 'authorised_absence') OVER w AS module_authorised,
+       count(*) FILTER (WHERE a.status = 'absent') OVER w AS module_absent,
+       round(100.0 * count(*) FILTER (WHERE a.status = 'present') OVER w
+             / nullif(count(*) FILTER (WHERE a.status <> 'authorised_absence') OVER w, 0), 1) AS module_rate
+FROM @extschema@.attendance AS a
+JOIN @extschema@.module AS m ON m.module_code = a.module_code
+WHERE a.starts_at < pg_catalog.now()
+WINDOW w AS (PARTITION BY a.student_id, a.module_code);
+
+COMMENT ON VIEW @extschema@.dashboard_attendance IS
+'The attendance tab: every past session of students the viewer may see (regardless of consent), with the module''s rates alongside.';
+COMMENT ON COLUMN @extschema@.dashboard_attendance.student_id IS 'The student.';
+COMMENT ON COLUMN @extschema@.dashboard_attendance.module_code IS 'Module of the session.';
+COMMENT ON COLUMN @extschema@.dashboard_attendance.module_title IS 'Title of the module.';
+COMMENT ON COLUMN @extschema@.dashboard_attendance.session_id IS 'Timetabled session.';
+COMMENT ON COLUMN @extschema@.dashboard_attendance.session_type IS 'lecture, seminar, tutorial, practical or clinical_skills.';
+COMMENT ON COLUMN @extschema@.dashboard_attendance.starts_at IS 'When the session started.';
+COMMENT ON COLUMN @extschema@.dashboard_attendance.status IS 'present, absent or authorised_absence.';
+COMMENT ON COLUMN @extschema@.dashboard_attendance.counts_against IS 'Whether the session counts against the student (unauthorised absence).';
+COMMENT ON COLUMN @extschema@.dashboard_attendance.module_sessions IS 'Past sessions of the module.';
+COMMENT ON COLUMN @extschema@.dashboard_attendance.module_present IS 'Of which attended.';
+COMMENT ON COLUMN @extschema@.dashboard_attendance.module_authorised IS 'Of which authorised absences.';
+COMMENT ON COLUMN @extschema@.dashboard_attendance.module_absent IS 'Of which unauthorised absences.';
+COMMENT ON COLUMN @extschema@.dashboard_attendance.module_rate IS 'Percentage attended, authorised absences left out.';
+
+CREATE VIEW @extschema@.dashboard_engagement
+WITH (security_invoker = true) AS
+SELECT d.student_id, d.module_code, coalesce(m.title, 'All modules') AS module_title, d.day,
+       d.ele_minutes, d.app_choices, d.career_events, d.score
+FROM @extschema@.daily_engagement AS d
+LEFT JOIN @extschema@.module AS m ON m.module_code = d.module_code;
+
+COMMENT ON VIEW @extschema@.dashboard_engagement IS
+'The engagement tab: the daily series per module and overall (module_code NULL) of consenting students the viewer may see.';
+COMMENT ON COLUMN @extschema@.dashboard_engagement.student_id IS 'The student.';
+COMMENT ON COLUMN @extschema@.dashboard_engagement.module_code IS 'Module, or NULL for all modules together.';
+COMMENT ON COLUMN @extschema@.dashboard_engagement.module_title IS 'Title of the module, or All modules.';
+COMMENT ON COLUMN @extschema@.dashboard_engagement.day IS 'Day in the institution''s time zone.';
+COMMENT ON COLUMN @extschema@.dashboard_engagement.ele_minutes IS 'ELE minutes that day.';
+COMMENT ON COLUMN @extschema@.dashboard_engagement.app_choices IS 'Student-app choices that day.';
+COMMENT ON COLUMN @extschema@.dashboard_engagement.career_events IS 'Careers events attended that day.';
+COMMENT ON COLUMN @extschema@.dashboard_engagement.score IS 'Engagement score (7-day moving average).';
+
+CREATE VIEW @extschema@.dashboard_employability
+WITH (security_invoker = true) AS
+SELECT e.student_id, e.academic_year, e.readiness_stage, e.sector, e.work_experience,
+       e.activities, e.registered_at
+FROM @extschema@.employability AS e;
+
+COMMENT ON VIEW @extschema@.dashboard_employability IS
+'The employability tab: careers registration of consenting students the viewer may see.';
+COMMENT ON COLUMN @extschema@.dashboard_employability.student_id IS 'The student.';
+COMMENT ON COLUMN @extschema@.dashboard_employability.academic_year IS 'Academic year.';
+COMMENT ON COLUMN @extschema@.dashboard_employability.readiness_stage IS 'decide, plan, compete or sorted.';
+COMMENT ON COLUMN @extschema@.dashboard_employability.sector IS 'Sector of interest.';
+COMMENT ON COLUMN @extschema@.dashboard_employability.work_experience IS 'Whether the student has relevant work experience.';
+COMMENT ON COLUMN @extschema@.dashboard_employability.activities IS 'Careers activities completed this year.';
+COMMENT ON COLUMN @extschema@.dashboard_employability.registered_at IS 'When the stage was registered.';
+
+CREATE VIEW @extschema@.dashboard_meetings
+WITH (security_invoker = true) AS
+SELECT n.note_id, n.student_id, n.met_on, n.focus, n.issue, n.discussed, n.actions, n.summary,
+       n.author_id, coalesce(f.full_name, s.full_name) AS author_name,
+       CASE WHEN n.author_id = n.student_id THEN 'student' ELSE 'tutor' END AS author_role,
+       n.recorded_at
+FROM @extschema@.meeting_note AS n
+LEFT JOIN @extschema@.staff AS f ON f.staff_id = n.author_id
+LEFT JOIN @extschema@.student AS s ON s.student_id = n.author_id;
+
+COMMENT ON VIEW @extschema@.dashboard_meetings IS
+'The meetings tab: meeting notes of students the viewer may see (regardless of consent); removed notes are gone.';
+COMMENT ON COLUMN @extschema@.dashboard_meetings.note_id IS 'The note.';
+COMMENT ON COLUMN @extschema@.dashboard_meetings.student_id IS 'The tutee.';
+COMMENT ON COLUMN @extschema@.dashboard_meetings.met_on IS 'Day of the meeting.';
+COMMENT ON COLUMN @extschema@.dashboard_meetings.focus IS 'routine or issue.';
+COMMENT ON COLUMN @extschema@.dashboard_meetings.issue IS 'The issue, when focus is issue.';
+COMMENT ON COLUMN @extschema@.dashboard_meetings.discussed IS 'What was discussed, in general terms.';
+COMMENT ON COLUMN @extschema@.dashboard_meetings.actions IS 'Referrals and actions: a JSON array of {"action", "by"}.';
+COMMENT ON COLUMN @extschema@.dashboard_meetings.summary IS 'Summary.';
+COMMENT ON COLUMN @extschema@.dashboard_meetings.author_id IS 'Who wrote the note.';
+COMMENT ON COLUMN @extschema@.dashboard_meetings.author_name IS 'Name of the author.';
+COMMENT ON COLUMN @extschema@.dashboard_meetings.author_role IS 'tutor or student.';
+COMMENT ON COLUMN @extschema@.dashboard_meetings.recorded_at IS 'When the note was recorded.';
+
+-- For BI: owned by the extension owner, so it reads every row, and a
+-- security barrier, so no caller's function sees a row before the filter.
+CREATE VIEW @extschema@.cohort_engagement
+WITH (security_barrier = true) AS
+WITH weekly AS (
+    SELECT s.college, s.programme, d.module_code,
+           pg_catalog.date_trunc('week', d.day)::date AS week,
+           d.student_id, avg(d.score) AS score
+    FROM @extschema@.daily_engagement AS d
+    JOIN @extschema@.student AS s ON s.student_id = d.student_id
+    JOIN @extschema@.academic_year AS y ON d.day BETWEEN y.starts AND y.ends
+    -- consent in force, read straight from the history: a view read with
+    -- the caller's rights (consent_latest) would refuse the analyst
+    JOIN (SELECT DISTINCT ON (c.student_id, c.academic_year) c.student_id, c.academic_year, c.granted
+          FROM @extschema@.consent AS c
+          ORDER BY c.student_id, c.academic_year, c.recorded_at DESC, c.consent_id DESC) AS cl
+      ON cl.student_id = d.student_id AND cl.academic_year = y.label AND cl.granted
+    GROUP BY 1, 2, 3, 4, 5
+), attendance AS (
+    SELECT a.student_id, a.module_code, pg_catalog.date_trunc('week', a.starts_at AT TIME ZONE
+               (SELECT st.time_zone FROM @extschema@.settings() AS st))::date AS week,
+           count(*) FILTER (WHERE a.status = 'present') AS present,
+           count(*) FILTER (WHERE a.status <> 'authorised_absence') AS counted
+    FROM @extschema@.attendance AS a
+    GROUP BY 1, 2, 3
+), grouped AS (
+    SELECT w.college, w.programme, w.module_code, w.week,
+           count(*) AS students,
+           avg(w.score) AS mean_score,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY w.score) AS median_score,
+           round(100.0 * sum(a.present) / nullif(sum(a.counted), 0), 1) AS attendance_rate
+    FROM weekly AS w
+    LEFT JOIN (SELECT at.student_id, at.week, at.module_code, at.present, at.counted FROM attendance AS at
+               UNION ALL
+               SELECT at.student_id, at.week, NULL, sum(at.present), sum(at.counted)
+               FROM attendance AS at GROUP BY 1, 2) AS a
+           ON a.student_id = w.student_id AND a.week = w.week
+          AND a.module_code IS NOT DISTINCT FROM w.module_code
+    GROUP BY 1, 2, 3, 4
+)
+SELECT g.college, g.programme, g.module_code, g.week, g.students,
+       g.mean_score, g.median_score, g.attendance_rate
+FROM grouped AS g
+WHERE g.students >= 5;
+
+COMMENT ON VIEW @extschema@.cohort_engagement IS
+'For BI: per college, programme, module (NULL = all modules) and week, the number of consenting students, their mean and median weekly engagement score and attendance rate; groups of fewer than 5 students are left out. No named student.';
+COMMENT ON COLUMN @extschema@.cohort_engagement.college IS 'College of the students.';
+COMMENT ON COLUMN @extschema@.cohort_engagement.programme IS 'Programme of the students.';
+COMMENT ON COLUMN @extschema@.cohort_engagement.module_code IS 'Module, or NULL for all modules.';
+COMMENT ON COLUMN @extschema@.cohort_engagement.week IS 'Monday of the week.';
+COMMENT ON COLUMN @extschema@.cohort_engagement.students IS 'Consenting students in the group (at least 5).';
+COMMENT ON COLUMN @extschema@.cohort_engagement.mean_score IS 'Mean of the students'' mean daily score that week.';
+COMMENT ON COLUMN @extschema@.cohort_engagement.median_score IS 'Median of the students'' mean daily score that week.';
+COMMENT ON COLUMN @extschema@.cohort_engagement.attendance_rate IS 'Percentage of the group''s sessions that week attended, authorised absences left out.';

@@ -1,0 +1,173 @@
+-- Writing: meeting notes and consent ----------------------------------------------------
+--
+-- Tutors and students write only through these functions, which run with the
+-- extension owner's rights and check who is asking first.
+
+CREATE TABLE @extschema@.meeting_note_removal (
+    note_id     bigint PRIMARY KEY,
+    student_id  text NOT NULL REFERENCES @extschema@.student,
+    author_id   text NOT NULL,
+    met_on      date NOT NULL,
+    recorded_at timestamptz NOT NULL,
+    removed_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    removed_by  text NOT NULL,
+    reason      text NOT NULL CONSTRAINT meeting_note_removal_reason_not_blank CHECK (btrim(reason) <> '')
+);
+CREATE INDEX ON @extschema@.meeting_note_removal (student_id);
+COMMENT ON TABLE @extschema@.meeting_note_removal IS 'Audit trail of removed meeting notes: who removed which note, when and why. The note''s text is gone.';
+COMMENT ON COLUMN @extschema@.meeting_note_removal.note_id IS 'The removed note.';
+COMMENT ON COLUMN @extschema@.meeting_note_removal.student_id IS 'The tutee the note was about.';
+COMMENT ON COLUMN @extschema@.meeting_note_removal.author_id IS 'Who had written the note.';
+COMMENT ON COLUMN @extschema@.meeting_note_removal.met_on IS 'Day of the meeting.';
+COMMENT ON COLUMN @extschema@.meeting_note_removal.recorded_at IS 'When the note had been recorded.';
+COMMENT ON COLUMN @extschema@.meeting_note_removal.removed_at IS 'When it was removed.';
+COMMENT ON COLUMN @extschema@.meeting_note_removal.removed_by IS 'Login role of the administrator who removed it.';
+COMMENT ON COLUMN @extschema@.meeting_note_removal.reason IS 'Why it was removed.';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.meeting_note_removal', '');
+ALTER TABLE @extschema@.meeting_note_removal ENABLE ROW LEVEL SECURITY;
+ALTER TABLE @extschema@.meeting_note_removal FORCE ROW LEVEL SECURITY;
+CREATE POLICY admin_read ON @extschema@.meeting_note_removal FOR SELECT TO engage_admin USING (true);
+
+CREATE TRIGGER meeting_note_append_only
+    BEFORE UPDATE ON @extschema@.meeting_note
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.forbid_change();
+CREATE TRIGGER meeting_note_removal_append_only
+    BEFORE UPDATE OR DELETE ON @extschema@.meeting_note_removal
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.forbid_change();
+
+-- Refuses, with SQLSTATE 42501, anyone who may not write about the student.
+CREATE FUNCTION @extschema@.require_student_or_tutor(p_student_id text)
+RETURNS text
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v text := @extschema@.viewer();
+BEGIN
+    IF v IS NULL THEN
+        RAISE EXCEPTION 'no viewer: the caller is neither a known student or member of staff nor the web front end naming one'
+            USING ERRCODE = '42501',
+                  HINT = 'The web front end runs SET LOCAL engage.viewer = ''<id>'' in each transaction.';
+    END IF;
+    IF p_student_id IS NULL OR NOT (p_student_id = ANY (@extschema@.visible_students())) THEN
+        RAISE EXCEPTION 'viewer % may not write about student %', v, coalesce(p_student_id, 'NULL')
+            USING ERRCODE = '42501',
+                  DETAIL = 'Only the student and their current personal tutor may.';
+    END IF;
+    RETURN v;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.require_student_or_tutor(text) IS
+'Returns the viewer if they are the student or the student''s current tutor; otherwise raises 42501.';
+
+CREATE FUNCTION @extschema@.record_meeting_note(student_id text, met_on date, focus text,
+                                                discussed text, actions jsonb, summary text)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v text := @extschema@.require_student_or_tutor(student_id);
+    a jsonb;
+    id bigint;
+BEGIN
+    IF met_on IS NULL OR met_on > @extschema@.local_day(now()) THEN
+        RAISE EXCEPTION 'met_on must be a day that has come'
+            USING ERRCODE = '22023', DETAIL = format('met_on was %s.', coalesce(met_on::text, 'NULL'));
+    END IF;
+    IF btrim(coalesce(focus, '')) = '' THEN
+        RAISE EXCEPTION 'focus must be routine or name the issue'
+            USING ERRCODE = '22023', HINT = 'For example ''routine'' or ''wellbeing''.';
+    END IF;
+    IF btrim(coalesce(discussed, '')) = '' OR btrim(coalesce(summary, '')) = '' THEN
+        RAISE EXCEPTION 'discussed and summary must not be empty' USING ERRCODE = '22023';
+    END IF;
+    actions := coalesce(actions, '[]');
+    IF jsonb_typeof(actions) <> 'array' THEN
+        RAISE EXCEPTION 'actions must be a JSON array' USING ERRCODE = '22023',
+            HINT = 'For example [{"action": "Book a study-skills session", "by": "student"}].';
+    END IF;
+    FOR a IN SELECT * FROM jsonb_array_elements(actions) LOOP
+        IF jsonb_typeof(a) <> 'object' OR btrim(coalesce(a ->> 'action', '')) = ''
+           OR btrim(coalesce(a ->> 'by', '')) = '' THEN
+            RAISE EXCEPTION 'every action needs an "action" and who does it ("by")'
+                USING ERRCODE = '22023', DETAIL = format('Offending element: %s.', a),
+                      HINT = 'For example {"action": "Refer to wellbeing services", "by": "tutor"}.';
+        END IF;
+    END LOOP;
+
+    INSERT INTO @extschema@.meeting_note AS n
+        (student_id, author_id, met_on, focus, issue, discussed, actions, summary)
+    VALUES (record_meeting_note.student_id, v, record_meeting_note.met_on,
+            CASE WHEN lower(btrim(focus)) = 'routine' THEN 'routine' ELSE 'issue' END,
+            CASE WHEN lower(btrim(focus)) = 'routine' THEN NULL ELSE btrim(focus) END,
+            record_meeting_note.discussed, actions, record_meeting_note.summary)
+    RETURNING n.note_id INTO id;
+    RETURN id;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.record_meeting_note(text, date, text, text, jsonb, text) IS
+'Records a meeting note about a student, written by the viewer, who must be the student or their current tutor. focus is routine or names the issue; actions is a JSON array of {"action", "by"}. Returns the note id. Notes are append-only.';
+
+CREATE FUNCTION @extschema@.set_consent(student_id text, granted boolean)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v text := @extschema@.viewer();
+    is_admin boolean := pg_has_role(session_user, 'engage_admin', 'MEMBER');
+    y text := @extschema@.current_academic_year();
+    id bigint;
+BEGIN
+    IF NOT is_admin AND (v IS NULL OR v IS DISTINCT FROM set_consent.student_id) THEN
+        RAISE EXCEPTION 'only the student themself or an administrator may change consent'
+            USING ERRCODE = '42501';
+    END IF;
+    IF granted IS NULL THEN
+        RAISE EXCEPTION 'granted must be true or false' USING ERRCODE = '22004';
+    END IF;
+    IF NOT EXISTS (SELECT FROM @extschema@.student AS s WHERE s.student_id = set_consent.student_id) THEN
+        RAISE EXCEPTION 'no student %', coalesce(set_consent.student_id, 'NULL') USING ERRCODE = '22023';
+    END IF;
+    IF y IS NULL THEN
+        RAISE EXCEPTION 'no academic year covers today' USING ERRCODE = '55000',
+            HINT = 'Add the academic year to engage.academic_year.';
+    END IF;
+    INSERT INTO @extschema@.consent AS c (student_id, academic_year, granted, recorded_at, recorded_by)
+    VALUES (set_consent.student_id, y, set_consent.granted, clock_timestamp(),
+            CASE WHEN is_admin THEN session_user::text ELSE v END)
+    RETURNING c.consent_id INTO id;
+    RETURN id;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.set_consent(text, boolean) IS
+'Records a student''s consent decision for the current academic year, appending to the history; allowed to the student themself and to administrators. Takes effect on the next query. Returns the consent_id.';
+
+CREATE FUNCTION @extschema@.remove_meeting_note(note_id bigint, reason text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n @extschema@.meeting_note;
+BEGIN
+    IF NOT pg_has_role(session_user, 'engage_admin', 'MEMBER') THEN
+        RAISE EXCEPTION 'only an administrator may remove a meeting note' USING ERRCODE = '42501';
+    END IF;
+    IF btrim(coalesce(reason, '')) = '' THEN
+        RAISE EXCEPTION 'a reason is required to remove a meeting note' USING ERRCODE = '22023';
+    END IF;
+    DELETE FROM @extschema@.meeting_note AS m WHERE m.note_id = remove_meeting_note.note_id
+    RETURNING m.* INTO n;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no meeting note %', coalesce(remove_meeting_note.note_id::text, 'NULL')
+            USING ERRCODE = 'P0002';
+    END IF;
+    INSERT INTO @extschema@.meeting_note_removal
+        (note_id, student_id, author_id, met_on, recorded_at, removed_by, reason)
+    VALUES (n.note_id, n.student_id, n.author_id, n.met_on, n.recorded_at, session_user, btrim(reason));
+END
+$$;
+COMMENT ON FUNCTION @extschema@.remove_meeting_note(bigint, text) IS
+'Administrators only: removes a meeting note everywhere, purging its text, and records who removed it, when and why in engage.meeting_note_removal.';

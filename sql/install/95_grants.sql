@@ -1,0 +1,91 @@
+-- Privileges -----------------------------------------------------------------------------
+--
+-- Nothing is granted to PUBLIC but the computation itself.  Viewers read the
+-- dashboard views and, filtered by row-level security, the tables behind
+-- them; analysts read the cohort view only; loaders write the source data and
+-- run the refresh; administrators do the administrative work.
+
+REVOKE ALL ON ALL TABLES IN SCHEMA @extschema@ FROM PUBLIC;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA @extschema@ FROM PUBLIC;
+REVOKE ALL ON ALL PROCEDURES IN SCHEMA @extschema@ FROM PUBLIC;
+
+GRANT USAGE ON SCHEMA @extschema@
+    TO engage_app, engage_tutor, engage_student, engage_admin, engage_analyst, engage_loader;
+
+-- the computation is for anyone allowed into the schema
+GRANT EXECUTE ON FUNCTION
+    @extschema@.ele_minutes(timestamptz, text),
+    @extschema@.ele_minutes(timestamptz, text, interval, interval, text),
+    @extschema@.ele_minutes_trans(internal, timestamptz, text),
+    @extschema@.ele_minutes_trans(internal, timestamptz, text, interval, interval, text),
+    @extschema@.ele_minutes_final(internal), @extschema@.ele_minutes_combine(internal, internal),
+    @extschema@.ele_minutes_serialize(internal), @extschema@.ele_minutes_deserialize(bytea, internal),
+    @extschema@.engagement_series(date, double precision, bigint, bigint, date, date),
+    @extschema@.engagement_series_trans(internal, date, double precision, bigint, bigint, date, date),
+    @extschema@.engagement_series_final(internal),
+    @extschema@.score(double precision, double precision, double precision, double precision, double precision, double precision),
+    @extschema@.settings(), @extschema@.local_day(timestamptz), @extschema@.current_academic_year(),
+    @extschema@.in_exam_period()
+    TO PUBLIC;
+
+-- viewers: the web front end, tutors and students
+GRANT SELECT ON @extschema@.my_students, @extschema@.dashboard_grades, @extschema@.dashboard_attendance,
+                @extschema@.dashboard_engagement, @extschema@.dashboard_employability,
+                @extschema@.dashboard_meetings,
+                @extschema@.student, @extschema@.staff, @extschema@.tutoring, @extschema@.consent,
+                @extschema@.consent_latest, @extschema@.module, @extschema@.college,
+                @extschema@.academic_year, @extschema@.exam_period, @extschema@.enrolment,
+                @extschema@.attendance, @extschema@.assessment_mark, @extschema@.employability,
+                @extschema@.meeting_note, @extschema@.daily_engagement
+    TO engage_app, engage_tutor, engage_student;
+GRANT EXECUTE ON FUNCTION @extschema@.viewer(), @extschema@.app_viewer(), @extschema@.session_is_app(),
+                          @extschema@.visible_students(), @extschema@.consenting_students(),
+                          @extschema@.mark_students(),
+                          @extschema@.record_meeting_note(text, date, text, text, jsonb, text),
+                          @extschema@.set_consent(text, boolean)
+    TO engage_app, engage_tutor, engage_student;
+
+-- analysts: cohorts only
+GRANT SELECT ON @extschema@.cohort_engagement TO engage_analyst;
+
+-- loaders: the source data and the nightly run
+GRANT SELECT, INSERT, UPDATE, DELETE ON
+    @extschema@.college, @extschema@.academic_year, @extschema@.student, @extschema@.staff,
+    @extschema@.tutoring, @extschema@.module, @extschema@.enrolment, @extschema@.ele_event,
+    @extschema@.app_event, @extschema@.career_event, @extschema@.attendance,
+    @extschema@.assessment_mark, @extschema@.employability, @extschema@.daily_engagement
+    TO engage_loader;
+GRANT SELECT, INSERT ON @extschema@.consent, @extschema@.refresh_run TO engage_loader;
+GRANT SELECT ON @extschema@.coefficients, @extschema@.exam_period, @extschema@.consent_latest TO engage_loader;
+GRANT EXECUTE ON PROCEDURE @extschema@.refresh(date, date) TO engage_loader;
+
+-- administrators: consent on a student's behalf, exam periods, weights, note removal
+GRANT SELECT ON @extschema@.student, @extschema@.staff, @extschema@.tutoring, @extschema@.consent,
+                @extschema@.consent_latest, @extschema@.meeting_note, @extschema@.meeting_note_removal,
+                @extschema@.college, @extschema@.academic_year, @extschema@.module,
+                @extschema@.refresh_run
+    TO engage_admin;
+GRANT SELECT, INSERT, UPDATE, DELETE ON @extschema@.exam_period, @extschema@.coefficients TO engage_admin;
+GRANT EXECUTE ON FUNCTION @extschema@.set_consent(text, boolean),
+                          @extschema@.remove_meeting_note(bigint, text),
+                          @extschema@.viewer(), @extschema@.app_viewer(), @extschema@.session_is_app(),
+                          @extschema@.visible_students()
+    TO engage_admin;
+
+-- every policy says what it is for
+DO $$
+DECLARE
+    p record;
+BEGIN
+    FOR p IN SELECT pol.polname, c.relname FROM pg_catalog.pg_policy AS pol
+             JOIN pg_catalog.pg_class AS c ON c.oid = pol.polrelid
+             WHERE c.relnamespace = '@extschema@'::regnamespace LOOP
+        EXECUTE pg_catalog.format('COMMENT ON POLICY %I ON @extschema@.%I IS %L', p.polname, p.relname,
+            CASE p.polname
+                WHEN 'viewer_read' THEN 'Tutors, students and the web front end read the rows of students they may see (see docs/security.md).'
+                WHEN 'loader_all' THEN 'Loaders read and write every row.'
+                WHEN 'admin_read' THEN 'Administrators read every row of what they manage.'
+            END);
+    END LOOP;
+END
+$$;
