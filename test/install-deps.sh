@@ -6,12 +6,16 @@ set -eu
 
 PG_MAJOR=${PG_MAJOR:-15}
 packages="make gcc postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR postgresql-$PG_MAJOR-pgtap
-          libtap-parser-sourcehandler-pgtap-perl postgresql-common valgrind"
+          libtap-parser-sourcehandler-pgtap-perl postgresql-common valgrind pgbouncer"
 
 missing=""
 for p in $packages; do
     dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
+# node and npm run the front end's driver in test/t/pgbouncer.t; a machine
+# may have them from elsewhere than Debian, so look for the commands
+command -v node >/dev/null 2>&1 || missing="$missing nodejs"
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" -eq 0 ]; then

@@ -45,7 +45,10 @@ make -s installcheck PG_CONFIG="$PG_CONFIG" || status=1
 echo "== pgTAP under valgrind"
 createdb engage_tap
 psql -X -q -v ON_ERROR_STOP=1 -d engage_tap -c 'CREATE EXTENSION engage; CREATE EXTENSION pgtap;'
-pg_prove -d engage_tap test/pgtap/*.sql || status=1
+# refresh_property compares the refresh with a plain-SQL statement of the
+# method: minutes of PostgreSQL's own work under valgrind, and no C path that
+# the refresh regression test does not already run
+pg_prove -d engage_tap $(ls test/pgtap/*.sql | grep -v refresh_property) || status=1
 as_server "$bindir/pg_ctl" -D "$work/data" stop -m fast >/dev/null
 
 # An error report is a block of lines starting "==pid== <Capital>", ending at

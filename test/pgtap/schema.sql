@@ -2,13 +2,13 @@
 -- is commented, that functions cannot be hijacked through search_path, and
 -- that pg_dump keeps every table of data.
 BEGIN;
-SELECT plan(11);
+SELECT plan(17);
 
 SELECT tables_are('engage', ARRAY[
     'college', 'academic_year', 'coefficients', 'student', 'staff', 'tutoring', 'consent',
     'module', 'enrolment', 'ele_event', 'app_event', 'career_event', 'attendance',
     'assessment_mark', 'exam_period', 'employability', 'meeting_note', 'daily_engagement',
-    'refresh_run'], 'the canonical tables exist with their contract names');
+    'refresh_run', 'meeting_note_removal'], 'the canonical tables exist with their contract names');
 
 SELECT is((SELECT extrelocatable FROM pg_extension WHERE extname = 'engage'), false,
           'the extension is not relocatable');
@@ -38,10 +38,58 @@ SELECT is_empty($$
       AND NOT coalesce('search_path=pg_catalog, pg_temp' = ANY (p.proconfig), false)
 $$, 'every SQL and PL/pgSQL function fixes search_path to pg_catalog, pg_temp');
 
-SELECT is_empty($$
+SELECT set_eq($$
     SELECT p.oid::regprocedure::text FROM pg_proc AS p
     WHERE p.pronamespace = 'engage'::regnamespace AND p.prosecdef
-$$, 'no function runs with its owner''s rights');
+$$, ARRAY['engage.viewer()', 'engage.visible_students()', 'engage.consenting_students()',
+          'engage.mark_students()', 'engage.require_student_or_tutor(text)',
+          'engage.record_meeting_note(text,date,text,text,jsonb,text)',
+          'engage.set_consent(text,boolean)', 'engage.remove_meeting_note(bigint,text)'],
+   'only the identity, policy and writing functions run with the owner''s rights');
+
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text, r.rolname
+    FROM pg_proc AS p, pg_roles AS r
+    WHERE p.pronamespace = 'engage'::regnamespace AND p.prosecdef
+      AND r.rolname IN ('engage_analyst', 'engage_loader', 'public')
+      AND has_function_privilege(CASE r.rolname WHEN 'public' THEN 'engage_analyst' ELSE r.rolname END,
+                                 p.oid, 'EXECUTE')
+    UNION ALL
+    SELECT p.oid::regprocedure::text, 'PUBLIC' FROM pg_proc AS p
+    WHERE p.pronamespace = 'engage'::regnamespace AND p.prosecdef
+      AND EXISTS (SELECT FROM aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) AS a
+                  WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE')
+$$, 'no function with the owner''s rights is executable by PUBLIC, analysts or loaders');
+
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text FROM pg_proc AS p
+    WHERE p.oid = ANY (ARRAY['engage.remove_meeting_note(bigint,text)']::regprocedure[])
+      AND (has_function_privilege('engage_tutor', p.oid, 'EXECUTE')
+           OR has_function_privilege('engage_student', p.oid, 'EXECUTE')
+           OR has_function_privilege('engage_app', p.oid, 'EXECUTE'))
+$$, 'only administrators may remove notes');
+
+SELECT is_empty($$
+    SELECT c.relname FROM pg_class AS c
+    WHERE c.relnamespace = 'engage'::regnamespace AND c.relkind = 'r'
+      AND EXISTS (SELECT FROM pg_attribute AS a WHERE a.attrelid = c.oid AND a.attname = 'student_id')
+      AND NOT (c.relrowsecurity AND c.relforcerowsecurity)
+$$, 'row-level security is enabled and forced on every table of personal data');
+
+SELECT policies_are('engage', 'assessment_mark', ARRAY['viewer_read', 'loader_all'],
+                    'marks have exactly the viewer and loader policies');
+
+SELECT is_empty($$
+    SELECT c.relname FROM pg_class AS c
+    WHERE c.relnamespace = 'engage'::regnamespace AND c.relkind = 'v'
+      AND c.relname <> 'cohort_engagement'
+      AND NOT coalesce('security_invoker=true' = ANY (c.reloptions), false)
+$$, 'every view but the cohort view runs with the caller''s rights');
+
+SELECT is_empty($$
+    SELECT a.attname FROM pg_attribute AS a
+    WHERE a.attrelid = 'engage.cohort_engagement'::regclass AND a.attname IN ('student_id', 'full_name')
+$$, 'the cohort view names no student');
 
 SELECT is_empty($$
     SELECT c.oid::regclass::text FROM pg_class AS c

@@ -1,0 +1,68 @@
+#!/bin/sh
+# engage.viewer names the viewer only in the transaction that set it: on a
+# pooled connection nothing carries over to the next transaction, whether the
+# value was set with SET LOCAL, with a plain SET, or before engage was loaded.
+set -u
+cd "$(dirname "$0")/../.."
+db=engage_viewer_tx
+dropdb --if-exists $db >/dev/null 2>&1
+createdb $db
+trap 'dropdb --if-exists $db >/dev/null 2>&1; psql -X -q -d postgres -c "DROP ROLE IF EXISTS viewer_tx_app" >/dev/null 2>&1' EXIT
+
+psql -X -q -v ON_ERROR_STOP=1 -d $db >/dev/null <<'SQL'
+CREATE EXTENSION engage;
+DROP ROLE IF EXISTS viewer_tx_app;
+CREATE ROLE viewer_tx_app LOGIN IN ROLE engage_app;
+INSERT INTO engage.college VALUES ('CLES', 'Life and Environmental Sciences');
+INSERT INTO engage.student (student_id, full_name, college, programme, year_of_study)
+VALUES ('S1', 'Sam One', 'CLES', 'BSc Biology', 1);
+SQL
+
+# Each block is one psql session as the pooled role; it prints one count per query.
+session() {
+    psql -X -q -At -v ON_ERROR_STOP=1 -d $db -c 'SET SESSION AUTHORIZATION viewer_tx_app' -f - 2>&1 | tr '\n' ' '
+}
+
+n=0
+check() {
+    n=$((n + 1))
+    if [ "$1" = "$2" ]; then echo "ok $n - $3"; else echo "not ok $n - $3"; echo "# got '$1', wanted '$2'"; fi
+}
+
+echo "1..5"
+got=$(session <<'SQL'
+BEGIN; SET LOCAL engage.viewer = 'S1'; SELECT count(*) FROM engage.my_students; COMMIT;
+BEGIN; SELECT count(*) FROM engage.my_students; COMMIT;
+SQL
+)
+check "$got" "1 0 " "SET LOCAL names the viewer for its transaction only"
+
+got=$(session <<'SQL'
+SELECT count(*) FROM engage.my_students;
+SET engage.viewer = 'S1';
+SELECT count(*) FROM engage.my_students;
+SQL
+)
+check "$got" "0 0 " "a plain SET in an earlier transaction names nobody in the next"
+
+got=$(session <<'SQL'
+BEGIN; SET engage.viewer = 'S1'; SELECT count(*) FROM engage.my_students; COMMIT;
+SELECT count(*) FROM engage.my_students;
+SQL
+)
+check "$got" "1 0 " "a plain SET counts in its own transaction, not after it"
+
+got=$(session <<'SQL'
+SET engage.viewer = 'S1';
+SELECT count(*) FROM engage.my_students;
+SQL
+)
+check "$got" "0 " "a value set before engage was loaded in the session names nobody later"
+
+got=$(session <<'SQL'
+BEGIN; SET LOCAL engage.viewer = 'S1'; SELECT count(*) FROM engage.my_students; ROLLBACK;
+BEGIN; SET LOCAL engage.viewer = 'S1'; SAVEPOINT a; SET LOCAL engage.viewer = 'nobody'; ROLLBACK TO a;
+SELECT count(*) FROM engage.my_students; COMMIT;
+SQL
+)
+check "$got" "1 1 " "the first transaction of a new connection works, and a rolled-back change is undone"
