@@ -35,6 +35,11 @@ CheckTimeZone(char **newval, void **extra, GucSource source)
 
 void		_PG_init(void);
 
+/*
+ * The rule's parameters and the time zone are the institution's: the access
+ * rules read "today" through engage.time_zone, so only superusers (in
+ * postgresql.conf, ALTER DATABASE or ALTER ROLE) may change them.
+ */
 void
 _PG_init(void)
 {
@@ -44,7 +49,7 @@ _PG_init(void)
 							"credited the gap; otherwise it is credited engage.credit.",
 							&engage_idle_gap_ms,
 							5 * 60 * 1000, 1, 24 * 60 * 60 * 1000,
-							PGC_USERSET, GUC_UNIT_MS,
+							PGC_SUSET, GUC_UNIT_MS,
 							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("engage.credit",
@@ -52,7 +57,7 @@ _PG_init(void)
 							NULL,
 							&engage_credit_ms,
 							2 * 60 * 1000, 0, 24 * 60 * 60 * 1000,
-							PGC_USERSET, GUC_UNIT_MS,
+							PGC_SUSET, GUC_UNIT_MS,
 							NULL, NULL, NULL);
 
 	DefineCustomStringVariable("engage.time_zone",
@@ -60,7 +65,7 @@ _PG_init(void)
 							   "The session's TimeZone setting is never used for this.",
 							   &engage_time_zone,
 							   "Europe/London",
-							   PGC_USERSET, 0,
+							   PGC_SUSET, 0,
 							   CheckTimeZone, NULL, NULL);
 
 	DefineCustomIntVariable("engage.refresh_chunk_days",

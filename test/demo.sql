@@ -90,6 +90,22 @@ COMMIT;
 
 \echo
 \echo '================================================================================'
+\echo ' The same dashboard after' :consenting_name 'withdraws consent (next query)'
+\echo '================================================================================'
+BEGIN;
+SET LOCAL engage.viewer = :'consenting_id';
+SELECT engage.set_consent(:'consenting_id', false) IS NOT NULL AS consent_withdrawn;
+SELECT consent, score, flag_score_drop, flag_no_vle_7d, attendance_rate_4wk, last_meeting FROM engage.my_students;
+SELECT DISTINCT module_code, module_sessions AS sessions, module_rate AS "rate %"
+FROM engage.dashboard_attendance ORDER BY module_code;
+SELECT (SELECT count(*) FROM engage.dashboard_grades) AS grades_shown,
+       (SELECT count(*) FROM engage.dashboard_engagement) AS engagement_rows_shown,
+       (SELECT count(*) FROM engage.dashboard_employability) AS employability_shown,
+       (SELECT count(*) FROM engage.dashboard_meetings) AS meetings_shown;
+ROLLBACK;
+
+\echo
+\echo '================================================================================'
 \echo ' My Progress:' :refusing_name '(' :refusing_id ') - no consent: attendance and notes only'
 \echo '================================================================================'
 BEGIN;

@@ -58,6 +58,7 @@ CREATE TABLE @extschema@.student (
     login_role    name UNIQUE
 );
 CREATE INDEX ON @extschema@.student (college);
+ALTER TABLE @extschema@.student ALTER COLUMN full_name SET STATISTICS 0;
 COMMENT ON TABLE @extschema@.student IS 'Students.';
 COMMENT ON COLUMN @extschema@.student.full_name IS 'Name as shown on the dashboard.';
 COMMENT ON COLUMN @extschema@.student.college IS 'College of the student''s programme.';
@@ -100,12 +101,12 @@ CREATE TABLE @extschema@.consent (
     recorded_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
     recorded_by   text NOT NULL DEFAULT CURRENT_USER
 );
-CREATE INDEX ON @extschema@.consent (student_id, academic_year, recorded_at DESC, consent_id DESC);
-COMMENT ON TABLE @extschema@.consent IS 'Consent to learning analytics, per student and academic year: an append-only history; the latest record (by recorded_at, then consent_id) is in force; no record means not granted.';
-COMMENT ON COLUMN @extschema@.consent.consent_id IS 'Order of recording, which breaks ties in recorded_at.';
+CREATE INDEX ON @extschema@.consent (student_id, academic_year, consent_id DESC);
+COMMENT ON TABLE @extschema@.consent IS 'Consent to learning analytics, per student and academic year: an append-only history; the last record in order of recording (consent_id) is in force; no record means not granted.';
+COMMENT ON COLUMN @extschema@.consent.consent_id IS 'Order of recording: the last record is in force.';
 COMMENT ON COLUMN @extschema@.consent.student_id IS 'The student the decision is about.';
 COMMENT ON COLUMN @extschema@.consent.academic_year IS 'The academic year the decision is for.';
-COMMENT ON COLUMN @extschema@.consent.recorded_at IS 'When the decision was recorded.';
+COMMENT ON COLUMN @extschema@.consent.recorded_at IS 'When the decision was made, as recorded (informative: the order of recording decides).';
 COMMENT ON COLUMN @extschema@.consent.granted IS 'true: consent granted; false: refused or withdrawn.';
 COMMENT ON COLUMN @extschema@.consent.recorded_by IS 'Who recorded the decision: the student, or the administrator acting for them.';
 
@@ -284,6 +285,10 @@ CREATE TABLE @extschema@.meeting_note (
     CONSTRAINT meeting_note_issue_named CHECK ((focus = 'issue') = (issue IS NOT NULL))
 );
 CREATE INDEX ON @extschema@.meeting_note (student_id, met_on);
+-- planner statistics are visible through EXPLAIN estimates: keep free text out
+ALTER TABLE @extschema@.meeting_note ALTER COLUMN issue SET STATISTICS 0,
+    ALTER COLUMN discussed SET STATISTICS 0, ALTER COLUMN summary SET STATISTICS 0,
+    ALTER COLUMN actions SET STATISTICS 0;
 COMMENT ON TABLE @extschema@.meeting_note IS 'Notes of personal tutoring meetings, written by the tutor or the student.';
 COMMENT ON COLUMN @extschema@.meeting_note.note_id IS 'Identifier of the note.';
 COMMENT ON COLUMN @extschema@.meeting_note.student_id IS 'The tutee the meeting was with.';
@@ -316,6 +321,28 @@ COMMENT ON COLUMN @extschema@.daily_engagement.ele_minutes IS 'ELE minutes credi
 COMMENT ON COLUMN @extschema@.daily_engagement.app_choices IS 'Student-app menu choices made on the day.';
 COMMENT ON COLUMN @extschema@.daily_engagement.career_events IS 'Careers events attended on the day.';
 COMMENT ON COLUMN @extschema@.daily_engagement.score IS 'Engagement score: the 7-day moving average of the daily points as of the day.';
+
+CREATE TABLE @extschema@.cohort_week (
+    college         text NOT NULL REFERENCES @extschema@.college,
+    programme       text NOT NULL,
+    module_code     text REFERENCES @extschema@.module,
+    week            date NOT NULL CONSTRAINT cohort_week_monday CHECK (extract(isodow FROM week) = 1),
+    students        integer NOT NULL CONSTRAINT cohort_week_not_small CHECK (students >= 5),
+    mean_score      double precision NOT NULL,
+    median_score    double precision NOT NULL,
+    attendance_rate numeric(4,1)
+);
+CREATE UNIQUE INDEX cohort_week_key
+    ON @extschema@.cohort_week (week, college, programme, (COALESCE(module_code, '')));
+COMMENT ON TABLE @extschema@.cohort_week IS 'Cohort figures for BI, written by engage.refresh for the weeks it touches: groups of at least 5 consenting students only. Read through engage.cohort_engagement.';
+COMMENT ON COLUMN @extschema@.cohort_week.college IS 'College of the students.';
+COMMENT ON COLUMN @extschema@.cohort_week.programme IS 'Programme of the students.';
+COMMENT ON COLUMN @extschema@.cohort_week.module_code IS 'Module, or NULL for all modules.';
+COMMENT ON COLUMN @extschema@.cohort_week.week IS 'Monday of the week.';
+COMMENT ON COLUMN @extschema@.cohort_week.students IS 'Consenting students in the group (at least 5).';
+COMMENT ON COLUMN @extschema@.cohort_week.mean_score IS 'Mean of the students'' mean daily score that week.';
+COMMENT ON COLUMN @extschema@.cohort_week.median_score IS 'Median of the students'' mean daily score that week.';
+COMMENT ON COLUMN @extschema@.cohort_week.attendance_rate IS 'Percentage of the group''s sessions that week attended, authorised absences left out.';
 
 CREATE TABLE @extschema@.refresh_run (
     run_id        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -361,6 +388,7 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.employability', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.meeting_note', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.daily_engagement', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.refresh_run', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.cohort_week', '');
 COMMENT ON SEQUENCE @extschema@.consent_consent_id_seq IS 'Numbers engage.consent rows in order of recording.';
 COMMENT ON SEQUENCE @extschema@.meeting_note_note_id_seq IS 'Numbers engage.meeting_note rows.';
 COMMENT ON SEQUENCE @extschema@.refresh_run_run_id_seq IS 'Numbers engage.refresh_run rows.';

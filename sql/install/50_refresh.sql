@@ -5,10 +5,10 @@ WITH (security_invoker = true) AS
 SELECT DISTINCT ON (c.student_id, c.academic_year)
        c.student_id, c.academic_year, c.granted, c.recorded_at, c.recorded_by
 FROM @extschema@.consent AS c
-ORDER BY c.student_id, c.academic_year, c.recorded_at DESC, c.consent_id DESC;
+ORDER BY c.student_id, c.academic_year, c.consent_id DESC;
 
 COMMENT ON VIEW @extschema@.consent_latest IS
-'The consent decision in force per student and academic year: the latest record of engage.consent. A student with no row has not consented.';
+'The consent decision in force per student and academic year: the last record of engage.consent in order of recording (consent_id), whatever recorded_at claims. A student with no row has not consented.';
 COMMENT ON COLUMN @extschema@.consent_latest.student_id IS 'The student.';
 COMMENT ON COLUMN @extschema@.consent_latest.academic_year IS 'The academic year.';
 COMMENT ON COLUMN @extschema@.consent_latest.granted IS 'Whether consent is in force.';
@@ -23,6 +23,17 @@ RETURN (ts AT TIME ZONE (SELECT s.time_zone FROM @extschema@.settings() AS s))::
 
 COMMENT ON FUNCTION @extschema@.local_day(timestamptz) IS
 'The calendar day of an instant in the institution''s time zone (engage.time_zone), whatever the session''s TimeZone.';
+
+-- The statement's start, not the transaction's: a transaction held open
+-- past midnight must not keep yesterday's rules.
+CREATE FUNCTION @extschema@.today()
+RETURNS date
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN @extschema@.local_day(pg_catalog.statement_timestamp());
+
+COMMENT ON FUNCTION @extschema@.today() IS
+'Today in the institution''s time zone, as of the start of the current statement; the day every access rule is judged by.';
 
 CREATE PROCEDURE @extschema@.refresh(from_day date DEFAULT NULL, to_day date DEFAULT NULL)
 LANGUAGE plpgsql
@@ -49,6 +60,7 @@ DECLARE
     purged      bigint := 0;
     n_students  integer;
     missing     record;
+    weeks       date[];
 BEGIN
     from_day := coalesce(from_day, @extschema@.local_day(pg_catalog.now()) - 1);
     to_day := coalesce(to_day, @extschema@.local_day(pg_catalog.now()) - 1);
@@ -94,14 +106,20 @@ BEGIN
                   HINT = 'Add a row to engage.coefficients for that college and year.';
     END IF;
 
-    -- No profiling without consent: a withdrawal removes the whole year's rows.
-    DELETE FROM @extschema@.daily_engagement AS de
-    USING @extschema@.consent_latest AS cl, @extschema@.academic_year AS y
-    WHERE NOT cl.granted
-      AND y.label = cl.academic_year
-      AND de.student_id = cl.student_id
-      AND de.day BETWEEN y.starts AND y.ends;
-    GET DIAGNOSTICS purged = ROW_COUNT;
+    -- No profiling without consent: a withdrawal removes the whole year's
+    -- rows, and the cohort weeks they counted in are computed again.
+    WITH gone AS (
+        DELETE FROM @extschema@.daily_engagement AS de
+        USING @extschema@.consent_latest AS cl, @extschema@.academic_year AS y
+        WHERE NOT cl.granted
+          AND y.label = cl.academic_year
+          AND de.student_id = cl.student_id
+          AND de.day BETWEEN y.starts AND y.ends
+        RETURNING de.day
+    )
+    SELECT count(*), coalesce(pg_catalog.array_agg(DISTINCT pg_catalog.date_trunc('week', gone.day)::date), '{}')
+    INTO purged, weeks
+    FROM gone;
 
     chunk_from := from_day;
     WHILE chunk_from <= to_day LOOP
@@ -213,6 +231,51 @@ BEGIN
         chunk_from := chunk_to + 1;
     END LOOP;
 
+    -- the cohort figures of every week the run touched, small groups left out
+    weeks := weeks || ARRAY(SELECT d::date FROM pg_catalog.generate_series(
+                                pg_catalog.date_trunc('week', from_day), to_day, interval '7 days') AS d);
+    DELETE FROM @extschema@.cohort_week AS cw WHERE cw.week = ANY (weeks);
+    INSERT INTO @extschema@.cohort_week
+        (college, programme, module_code, week, students, mean_score, median_score, attendance_rate)
+    WITH weekly AS (
+        SELECT st.college, st.programme, d.module_code,
+               pg_catalog.date_trunc('week', d.day)::date AS week,
+               d.student_id, avg(d.score) AS score
+        FROM @extschema@.daily_engagement AS d
+        JOIN @extschema@.student AS st ON st.student_id = d.student_id
+        JOIN @extschema@.academic_year AS y ON d.day BETWEEN y.starts AND y.ends
+        JOIN @extschema@.consent_latest AS cl
+          ON cl.student_id = d.student_id AND cl.academic_year = y.label AND cl.granted
+        WHERE pg_catalog.date_trunc('week', d.day)::date = ANY (weeks)
+        GROUP BY 1, 2, 3, 4, 5
+    ), attendance AS (
+        SELECT a.student_id, a.module_code, pg_catalog.date_trunc('week', a.starts_at AT TIME ZONE s.time_zone)::date AS week,
+               count(*) FILTER (WHERE a.status = 'present') AS present,
+               count(*) FILTER (WHERE a.status <> 'authorised_absence') AS counted
+        FROM @extschema@.attendance AS a
+        WHERE a.starts_at >= (SELECT min(w) FROM pg_catalog.unnest(weeks) AS w)::timestamp AT TIME ZONE s.time_zone
+          AND a.starts_at < ((SELECT max(w) FROM pg_catalog.unnest(weeks) AS w) + 7)::timestamp AT TIME ZONE s.time_zone
+        GROUP BY 1, 2, 3
+    ), grouped AS (
+        SELECT w.college, w.programme, w.module_code, w.week,
+               count(*) AS students,
+               avg(w.score) AS mean_score,
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY w.score) AS median_score,
+               round(100.0 * sum(a.present) / nullif(sum(a.counted), 0), 1) AS attendance_rate
+        FROM weekly AS w
+        LEFT JOIN (SELECT at.student_id, at.week, at.module_code, at.present, at.counted FROM attendance AS at
+                   UNION ALL
+                   SELECT at.student_id, at.week, NULL, sum(at.present), sum(at.counted)
+                   FROM attendance AS at GROUP BY 1, 2) AS a
+               ON a.student_id = w.student_id AND a.week = w.week
+              AND coalesce(a.module_code, '') = coalesce(w.module_code, '')
+        GROUP BY 1, 2, 3, 4
+    )
+    SELECT g.college, g.programme, g.module_code, g.week, g.students,
+           g.mean_score, g.median_score, g.attendance_rate
+    FROM grouped AS g
+    WHERE g.students >= 5;
+
     SELECT count(DISTINCT de.student_id) INTO n_students
     FROM @extschema@.daily_engagement AS de
     WHERE de.day BETWEEN from_day AND to_day;
@@ -225,4 +288,4 @@ END
 $$;
 
 COMMENT ON PROCEDURE @extschema@.refresh(date, date) IS
-'The nightly computation: recomputes engage.daily_engagement for every consenting student, per enrolled module and overall, for each day from from_day to to_day (both default to yesterday in engage.time_zone), removes the rows of withdrawn consent and records the run in engage.refresh_run. Idempotent.';
+'The nightly computation: recomputes engage.daily_engagement for every consenting student, per enrolled module and overall, for each day from from_day to to_day (both default to yesterday in engage.time_zone), removes the rows of withdrawn consent, recomputes the cohort figures of the weeks it touched, and records the run in engage.refresh_run. Idempotent.';

@@ -95,7 +95,7 @@ LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 SELECT y.label FROM @extschema@.academic_year AS y
-WHERE @extschema@.local_day(pg_catalog.now()) BETWEEN y.starts AND y.ends
+WHERE @extschema@.today() BETWEEN y.starts AND y.ends
 $$;
 COMMENT ON FUNCTION @extschema@.current_academic_year() IS
 'The label of the academic year containing today (in engage.time_zone), or NULL.';
@@ -105,7 +105,7 @@ RETURNS text[]
 LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-WITH v AS (SELECT @extschema@.viewer() AS id, @extschema@.local_day(pg_catalog.now()) AS today)
+WITH v AS (SELECT @extschema@.viewer() AS id, @extschema@.today() AS today)
 SELECT coalesce(pg_catalog.array_agg(DISTINCT x.student_id), '{}')
 FROM (SELECT s.student_id FROM @extschema@.student AS s, v WHERE s.student_id = v.id
       UNION ALL
@@ -136,7 +136,7 @@ LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 SELECT EXISTS (SELECT FROM @extschema@.exam_period AS e
-               WHERE @extschema@.local_day(pg_catalog.now()) BETWEEN e.starts AND e.ends)
+               WHERE @extschema@.today() BETWEEN e.starts AND e.ends)
 $$;
 COMMENT ON FUNCTION @extschema@.in_exam_period() IS
 'Whether today (in engage.time_zone) falls inside an exam period.';

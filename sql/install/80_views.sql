@@ -7,9 +7,9 @@
 CREATE VIEW @extschema@.my_students
 WITH (security_invoker = true) AS
 WITH today AS (
-    SELECT @extschema@.local_day(pg_catalog.now()) AS day,
+    SELECT @extschema@.today() AS day,
            (SELECT y.starts FROM @extschema@.academic_year AS y
-            WHERE @extschema@.local_day(pg_catalog.now()) BETWEEN y.starts AND y.ends) AS year_starts,
+            WHERE @extschema@.today() BETWEEN y.starts AND y.ends) AS year_starts,
            (SELECT @extschema@.consenting_students()) AS consenting
 )
 SELECT s.student_id,
@@ -40,12 +40,12 @@ LEFT JOIN LATERAL (
                                              AND a.starts_at >= t.day - 28), 0), 1) AS rate_4wk,
            (SELECT count(*) = 3 AND bool_and(r.status = 'absent')
             FROM (SELECT a3.status FROM @extschema@.attendance AS a3
-                  WHERE a3.student_id = s.student_id AND a3.starts_at < pg_catalog.now()
+                  WHERE a3.student_id = s.student_id AND a3.starts_at < pg_catalog.statement_timestamp()
                     AND a3.status <> 'authorised_absence'
                   ORDER BY a3.starts_at DESC LIMIT 3) AS r) AS last_three_absent
     FROM @extschema@.attendance AS a
     WHERE a.student_id = s.student_id
-      AND a.starts_at >= t.year_starts AND a.starts_at < pg_catalog.now()
+      AND a.starts_at >= t.year_starts AND a.starts_at < pg_catalog.statement_timestamp()
 ) AS att ON true
 LEFT JOIN LATERAL (
     SELECT d.day, d.score,
@@ -118,7 +118,7 @@ SELECT a.student_id, a.module_code, m.title AS module_title, a.session_id, a.ses
              / nullif(count(*) FILTER (WHERE a.status <> 'authorised_absence') OVER w, 0), 1) AS module_rate
 FROM @extschema@.attendance AS a
 JOIN @extschema@.module AS m ON m.module_code = a.module_code
-WHERE a.starts_at < pg_catalog.now()
+WHERE a.starts_at < pg_catalog.statement_timestamp()
 WINDOW w AS (PARTITION BY a.student_id, a.module_code);
 
 COMMENT ON VIEW @extschema@.dashboard_attendance IS
@@ -196,53 +196,16 @@ COMMENT ON COLUMN @extschema@.dashboard_meetings.author_name IS 'Name of the aut
 COMMENT ON COLUMN @extschema@.dashboard_meetings.author_role IS 'tutor or student.';
 COMMENT ON COLUMN @extschema@.dashboard_meetings.recorded_at IS 'When the note was recorded.';
 
--- For BI: owned by the extension owner, so it reads every row, and a
--- security barrier, so no caller's function sees a row before the filter.
-CREATE VIEW @extschema@.cohort_engagement
-WITH (security_barrier = true) AS
-WITH weekly AS (
-    SELECT s.college, s.programme, d.module_code,
-           pg_catalog.date_trunc('week', d.day)::date AS week,
-           d.student_id, avg(d.score) AS score
-    FROM @extschema@.daily_engagement AS d
-    JOIN @extschema@.student AS s ON s.student_id = d.student_id
-    JOIN @extschema@.academic_year AS y ON d.day BETWEEN y.starts AND y.ends
-    -- consent in force, read straight from the history: a view read with
-    -- the caller's rights (consent_latest) would refuse the analyst
-    JOIN (SELECT DISTINCT ON (c.student_id, c.academic_year) c.student_id, c.academic_year, c.granted
-          FROM @extschema@.consent AS c
-          ORDER BY c.student_id, c.academic_year, c.recorded_at DESC, c.consent_id DESC) AS cl
-      ON cl.student_id = d.student_id AND cl.academic_year = y.label AND cl.granted
-    GROUP BY 1, 2, 3, 4, 5
-), attendance AS (
-    SELECT a.student_id, a.module_code, pg_catalog.date_trunc('week', a.starts_at AT TIME ZONE
-               (SELECT st.time_zone FROM @extschema@.settings() AS st))::date AS week,
-           count(*) FILTER (WHERE a.status = 'present') AS present,
-           count(*) FILTER (WHERE a.status <> 'authorised_absence') AS counted
-    FROM @extschema@.attendance AS a
-    GROUP BY 1, 2, 3
-), grouped AS (
-    SELECT w.college, w.programme, w.module_code, w.week,
-           count(*) AS students,
-           avg(w.score) AS mean_score,
-           percentile_cont(0.5) WITHIN GROUP (ORDER BY w.score) AS median_score,
-           round(100.0 * sum(a.present) / nullif(sum(a.counted), 0), 1) AS attendance_rate
-    FROM weekly AS w
-    LEFT JOIN (SELECT at.student_id, at.week, at.module_code, at.present, at.counted FROM attendance AS at
-               UNION ALL
-               SELECT at.student_id, at.week, NULL, sum(at.present), sum(at.counted)
-               FROM attendance AS at GROUP BY 1, 2) AS a
-           ON a.student_id = w.student_id AND a.week = w.week
-          AND a.module_code IS NOT DISTINCT FROM w.module_code
-    GROUP BY 1, 2, 3, 4
-)
-SELECT g.college, g.programme, g.module_code, g.week, g.students,
-       g.mean_score, g.median_score, g.attendance_rate
-FROM grouped AS g
-WHERE g.students >= 5;
+-- For BI: the cohort figures engage.refresh stores, already suppressed, so
+-- that nothing an analyst can run (EXPLAIN included) sees a smaller group or
+-- a named student.  Owned by the extension owner; analysts read only this.
+CREATE VIEW @extschema@.cohort_engagement AS
+SELECT c.college, c.programme, c.module_code, c.week, c.students,
+       c.mean_score, c.median_score, c.attendance_rate
+FROM @extschema@.cohort_week AS c;
 
 COMMENT ON VIEW @extschema@.cohort_engagement IS
-'For BI: per college, programme, module (NULL = all modules) and week, the number of consenting students, their mean and median weekly engagement score and attendance rate; groups of fewer than 5 students are left out. No named student.';
+'For BI: per college, programme, module (NULL = all modules) and week, the number of consenting students, their mean and median weekly engagement score and attendance rate, as of the latest engage.refresh of that week; groups of fewer than 5 students are left out. No named student.';
 COMMENT ON COLUMN @extschema@.cohort_engagement.college IS 'College of the students.';
 COMMENT ON COLUMN @extschema@.cohort_engagement.programme IS 'Programme of the students.';
 COMMENT ON COLUMN @extschema@.cohort_engagement.module_code IS 'Module, or NULL for all modules.';

@@ -71,8 +71,8 @@ DECLARE
     a jsonb;
     id bigint;
 BEGIN
-    IF met_on IS NULL OR met_on > @extschema@.local_day(now()) THEN
-        RAISE EXCEPTION 'met_on must be a day that has come'
+    IF met_on IS NULL OR met_on > @extschema@.today() OR met_on < @extschema@.today() - 366 THEN
+        RAISE EXCEPTION 'met_on must be a day within the last year'
             USING ERRCODE = '22023', DETAIL = format('met_on was %s.', coalesce(met_on::text, 'NULL'));
     END IF;
     IF btrim(coalesce(focus, '')) = '' THEN

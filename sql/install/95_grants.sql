@@ -24,20 +24,24 @@ GRANT EXECUTE ON FUNCTION
     @extschema@.engagement_series_trans(internal, date, double precision, bigint, bigint, date, date),
     @extschema@.engagement_series_final(internal),
     @extschema@.score(double precision, double precision, double precision, double precision, double precision, double precision),
-    @extschema@.settings(), @extschema@.local_day(timestamptz), @extschema@.current_academic_year(),
+    @extschema@.settings(), @extschema@.local_day(timestamptz), @extschema@.today(),
+    @extschema@.current_academic_year(),
     @extschema@.in_exam_period()
     TO PUBLIC;
 
 -- viewers: the web front end, tutors and students
 GRANT SELECT ON @extschema@.my_students, @extschema@.dashboard_grades, @extschema@.dashboard_attendance,
                 @extschema@.dashboard_engagement, @extschema@.dashboard_employability,
-                @extschema@.dashboard_meetings,
-                @extschema@.student, @extschema@.staff, @extschema@.tutoring, @extschema@.consent,
+                @extschema@.dashboard_meetings, @extschema@.consent,
                 @extschema@.consent_latest, @extschema@.module, @extschema@.college,
                 @extschema@.academic_year, @extschema@.exam_period, @extschema@.enrolment,
                 @extschema@.attendance, @extschema@.assessment_mark, @extschema@.employability,
                 @extschema@.meeting_note, @extschema@.daily_engagement
     TO engage_app, engage_tutor, engage_student;
+-- names and ids, but not the database roles people log in with
+GRANT SELECT (student_id, full_name, college, programme, year_of_study) ON @extschema@.student
+    TO engage_app, engage_tutor, engage_student;
+GRANT SELECT (staff_id, full_name) ON @extschema@.staff TO engage_app, engage_tutor, engage_student;
 GRANT EXECUTE ON FUNCTION @extschema@.viewer(), @extschema@.app_viewer(), @extschema@.session_is_app(),
                           @extschema@.visible_students(), @extschema@.consenting_students(),
                           @extschema@.mark_students(),
@@ -56,15 +60,18 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON
     @extschema@.assessment_mark, @extschema@.employability, @extschema@.daily_engagement
     TO engage_loader;
 GRANT SELECT, INSERT ON @extschema@.consent, @extschema@.refresh_run TO engage_loader;
+GRANT SELECT, INSERT, DELETE ON @extschema@.cohort_week TO engage_loader;
 GRANT SELECT ON @extschema@.coefficients, @extschema@.exam_period, @extschema@.consent_latest TO engage_loader;
 GRANT EXECUTE ON PROCEDURE @extschema@.refresh(date, date) TO engage_loader;
 
 -- administrators: consent on a student's behalf, exam periods, weights, note removal
 GRANT SELECT ON @extschema@.student, @extschema@.staff, @extschema@.tutoring, @extschema@.consent,
-                @extschema@.consent_latest, @extschema@.meeting_note, @extschema@.meeting_note_removal,
+                @extschema@.consent_latest, @extschema@.meeting_note_removal,
                 @extschema@.college, @extschema@.academic_year, @extschema@.module,
                 @extschema@.refresh_run
     TO engage_admin;
+-- which notes exist, to remove one; not what they say
+GRANT SELECT (note_id, student_id, author_id, met_on, focus, recorded_at) ON @extschema@.meeting_note TO engage_admin;
 GRANT SELECT, INSERT, UPDATE, DELETE ON @extschema@.exam_period, @extschema@.coefficients TO engage_admin;
 GRANT EXECUTE ON FUNCTION @extschema@.set_consent(text, boolean),
                           @extschema@.remove_meeting_note(bigint, text),

@@ -2,13 +2,13 @@
 -- is commented, that functions cannot be hijacked through search_path, and
 -- that pg_dump keeps every table of data.
 BEGIN;
-SELECT plan(17);
+SELECT plan(18);
 
 SELECT tables_are('engage', ARRAY[
     'college', 'academic_year', 'coefficients', 'student', 'staff', 'tutoring', 'consent',
     'module', 'enrolment', 'ele_event', 'app_event', 'career_event', 'attendance',
     'assessment_mark', 'exam_period', 'employability', 'meeting_note', 'daily_engagement',
-    'refresh_run', 'meeting_note_removal'], 'the canonical tables exist with their contract names');
+    'refresh_run', 'meeting_note_removal', 'cohort_week'], 'the canonical tables exist with their contract names');
 
 SELECT is((SELECT extrelocatable FROM pg_extension WHERE extname = 'engage'), false,
           'the extension is not relocatable');
@@ -88,7 +88,8 @@ $$, 'every view but the cohort view runs with the caller''s rights');
 
 SELECT is_empty($$
     SELECT a.attname FROM pg_attribute AS a
-    WHERE a.attrelid = 'engage.cohort_engagement'::regclass AND a.attname IN ('student_id', 'full_name')
+    WHERE a.attrelid IN ('engage.cohort_engagement'::regclass, 'engage.cohort_week'::regclass)
+      AND a.attname IN ('student_id', 'full_name')
 $$, 'the cohort view names no student');
 
 SELECT is_empty($$
@@ -118,10 +119,19 @@ SELECT is_empty($$
     SELECT c.relname FROM pg_class AS c
     WHERE c.relnamespace = 'engage'::regnamespace AND c.relkind = 'r'
       AND c.relname NOT IN ('college', 'academic_year', 'coefficients', 'staff', 'module',
-                            'exam_period', 'refresh_run')
+                            'exam_period', 'refresh_run', 'cohort_week')
       AND NOT EXISTS (SELECT FROM pg_attribute AS a WHERE a.attrelid = c.oid AND a.attname = 'student_id'
                         AND a.attnotnull)
 $$, 'every table of personal data carries a NOT NULL student_id');
+
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text FROM pg_proc AS p
+    WHERE p.pronamespace = 'engage'::regnamespace AND p.prolang <> (SELECT oid FROM pg_language WHERE lanname = 'c')
+      AND p.prokind IN ('f', 'p') AND p.proname <> 'refresh' AND pg_get_functiondef(p.oid) ~ 'now\(\)'
+    UNION ALL
+    SELECT c.relname FROM pg_class AS c
+    WHERE c.relnamespace = 'engage'::regnamespace AND c.relkind = 'v' AND pg_get_viewdef(c.oid) ~ 'now\(\)'
+$$, 'the rules judge "today" by the statement (engage.today()), never by the transaction''s now()');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -2,7 +2,7 @@
 -- SET SESSION AUTHORIZATION, which changes the session's login role exactly
 -- as a new connection would.
 BEGIN;
-SELECT plan(62);
+SELECT plan(73);
 SET LOCAL client_min_messages = warning;
 
 -- people and roles -------------------------------------------------------------
@@ -63,6 +63,9 @@ GRANT EXECUTE ON FUNCTION pg_temp.f_leak(text) TO PUBLIC;
 CREATE FUNCTION pg_temp.ids(q text) RETURNS text[] LANGUAGE plpgsql AS
 $$ DECLARE r text[]; BEGIN EXECUTE format('SELECT array_agg(DISTINCT student_id ORDER BY student_id) FROM (%s) AS x', q) INTO r; RETURN coalesce(r, '{}'); END $$;
 GRANT EXECUTE ON FUNCTION pg_temp.ids(text) TO PUBLIC;
+CREATE FUNCTION pg_temp.plan(q text) RETURNS TABLE (line text) LANGUAGE plpgsql AS
+$$ BEGIN RETURN QUERY EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) ' || q; END $$;
+GRANT EXECUTE ON FUNCTION pg_temp.plan(text) TO PUBLIC;
 
 -- a tutor ------------------------------------------------------------------------
 SET SESSION AUTHORIZATION sec_tutor1;
@@ -88,7 +91,14 @@ SELECT is(pg_temp.ids('SELECT student_id FROM engage.assessment_mark'), ARRAY['S
 SELECT is(pg_temp.ids('SELECT student_id FROM engage.student'), ARRAY['S1', 'S2'],
           'reading the student table directly is filtered');
 SELECT throws_ok('SELECT count(*) FROM engage.ele_event', '42501', NULL, 'raw page views are refused');
+SELECT throws_ok('SELECT login_role FROM engage.staff', '42501', NULL, 'other people''s login roles are refused');
 SELECT throws_ok('SELECT count(*) FROM engage.cohort_engagement', '42501', NULL, 'the BI view is refused');
+
+SELECT throws_ok($$SELECT count(*) FROM engage.tutoring$$, '42501', NULL, 'who tutors whom is not readable directly');
+SELECT throws_ok($$SET engage.time_zone = 'XXX-167'$$, '42501', NULL,
+                 'nobody but a superuser moves the institution''s time zone, and with it "today"');
+SELECT throws_ok($$SELECT engage.record_meeting_note('S1', engage.today() - 400, 'routine', 'x', '[]', 'y')$$,
+                 '22023', NULL, 'a meeting more than a year ago is refused');
 
 -- forged viewers do nothing outside the web front end
 SET engage.viewer = 'S3';
@@ -194,22 +204,47 @@ SET engage.viewer = 'T1';
 SELECT throws_ok('SELECT count(*) FROM engage.my_students', '42501', NULL, 'an analyst cannot read the dashboard, forged viewer or not');
 SELECT throws_ok('SELECT count(*) FROM engage.student', '42501', NULL, 'an analyst cannot read a base table');
 SELECT lives_ok('SELECT count(*) FROM engage.cohort_engagement', 'an analyst reads the cohort view');
+SELECT is_empty($$SELECT * FROM pg_temp.plan('SELECT * FROM engage.cohort_engagement')
+                  WHERE line ~ 'daily_engagement|consent|student|attendance'$$,
+                'EXPLAIN of the cohort view shows only the stored, suppressed figures');
 SELECT is((SELECT count(*) FROM engage.cohort_engagement), 0::bigint, 'groups of fewer than 5 students are suppressed');
 RESET engage.viewer;
 RESET SESSION AUTHORIZATION;
 
 SET SESSION AUTHORIZATION sec_loader;
 SELECT lives_ok($$INSERT INTO engage.ele_event VALUES ('S1', now() - interval '1 day', 'BIO1001')$$, 'a loader writes page views');
+SELECT lives_ok($$INSERT INTO engage.consent (student_id, academic_year, granted, recorded_at)
+                  VALUES ('S3', engage.current_academic_year(), true, '2099-01-01')$$,
+                'a loader records a consent decision claiming a date in the future');
 SELECT throws_ok('SELECT count(*) FROM engage.my_students', '42501', NULL, 'a loader does not read the dashboard');
 RESET SESSION AUTHORIZATION;
 
+SELECT note_id AS wrong_note FROM engage.meeting_note WHERE summary = 'Referred to wellbeing' \gset
 SET SESSION AUTHORIZATION sec_admin;
-SELECT lives_ok($$SELECT engage.remove_meeting_note((SELECT note_id FROM engage.meeting_note
-                    WHERE summary = 'Referred to wellbeing'), 'Recorded against the wrong student')$$,
+SELECT lives_ok(format('SELECT engage.remove_meeting_note(%s, %L)', :wrong_note, 'Recorded against the wrong student'),
                 'an administrator removes a note, giving a reason');
 SELECT throws_ok($$SELECT engage.remove_meeting_note(1, '  ')$$, '22023', NULL, 'a removal needs a reason');
 SELECT lives_ok($$SELECT engage.set_consent('S4', false)$$, 'an administrator records consent on a student''s behalf');
+SELECT lives_ok($$SELECT engage.set_consent('S3', false)$$, 'and records a withdrawal after the loader''s row');
+SELECT throws_ok($$SELECT summary FROM engage.meeting_note$$, '42501', NULL, 'an administrator does not read what notes say');
 RESET SESSION AUTHORIZATION;
+SELECT is((SELECT granted FROM engage.consent_latest WHERE student_id = 'S3'), false,
+          'the decision recorded last is in force, whatever date an earlier row claims');
+
+-- the cohort figures: stored by the refresh, small groups never stored
+INSERT INTO engage.student (student_id, full_name, college, programme, year_of_study)
+SELECT 'S' || i, 'Student ' || i, 'CLES', 'BSc Biology', 1 FROM generate_series(5, 9) AS i;
+INSERT INTO engage.consent (student_id, academic_year, granted)
+SELECT 'S' || i, engage.current_academic_year(), true FROM generate_series(5, 9) AS i;
+CALL engage.refresh(engage.today() - 1, engage.today() - 1);
+SELECT is((SELECT students FROM engage.cohort_week WHERE module_code IS NULL), 6,
+          'six consenting students make a cohort row');
+INSERT INTO engage.consent (student_id, academic_year, granted)
+SELECT 'S' || i, engage.current_academic_year(), false FROM generate_series(5, 6) AS i;
+CALL engage.refresh(engage.today() - 1, engage.today() - 1);
+SELECT is((SELECT count(*) FROM engage.cohort_week), 0::bigint,
+          'after two withdrawals four remain, and the group is not stored at all');
+
 SELECT is((SELECT count(*) FROM engage.meeting_note WHERE summary = 'Referred to wellbeing'), 0::bigint,
           'the removed note and its text are gone');
 SELECT is((SELECT removed_by || ': ' || reason FROM engage.meeting_note_removal), 'sec_admin: Recorded against the wrong student',
