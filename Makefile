@@ -41,3 +41,8 @@ test: deps
 # The same suites with every backend under valgrind memcheck (slow: minutes).
 test-valgrind: deps
 	test/valgrind.sh
+
+# Benchmarks: ratios against baselines measured in the same run (SCALE=1 is
+# 25,000 students and about 10 million page views); never fails on timing.
+bench: deps
+	test/bench/run.sh
