@@ -74,80 +74,93 @@ COMMENT ON FUNCTION @extschema@.session_is_app() IS
 
 -- The policies call these once per query, as (SELECT f()).  They read the
 -- tables with the extension owner's rights, so that a policy on a table can
--- ask about rows the caller may not see.
+-- ask about rows the caller may not see.  PL/pgSQL keeps their plans for the
+-- session; a SQL function would be planned again in every query.
 CREATE FUNCTION @extschema@.viewer()
 RETURNS text
-LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-SELECT CASE WHEN @extschema@.session_is_app() THEN @extschema@.app_viewer()
-            ELSE coalesce((SELECT s.student_id FROM @extschema@.student AS s
-                           WHERE s.login_role = session_user),
-                          (SELECT f.staff_id FROM @extschema@.staff AS f
-                           WHERE f.login_role = session_user)) END
+BEGIN
+    RETURN (SELECT CASE WHEN @extschema@.session_is_app() THEN @extschema@.app_viewer()
+                ELSE coalesce((SELECT s.student_id FROM @extschema@.student AS s
+                               WHERE s.login_role = session_user),
+                              (SELECT f.staff_id FROM @extschema@.staff AS f
+                               WHERE f.login_role = session_user)) END);
+END
 $$;
 COMMENT ON FUNCTION @extschema@.viewer() IS
 'The student or staff id of whoever is asking: engage.viewer for the web front end (members of engage_app), otherwise the person whose login_role is the session''s login role. NULL for nobody.';
 
 CREATE FUNCTION @extschema@.current_academic_year()
 RETURNS text
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-SELECT y.label FROM @extschema@.academic_year AS y
-WHERE @extschema@.today() BETWEEN y.starts AND y.ends
+BEGIN
+    RETURN (SELECT y.label FROM @extschema@.academic_year AS y
+    WHERE @extschema@.today() BETWEEN y.starts AND y.ends);
+END
 $$;
 COMMENT ON FUNCTION @extschema@.current_academic_year() IS
 'The label of the academic year containing today (in engage.time_zone), or NULL.';
 
 CREATE FUNCTION @extschema@.visible_students()
 RETURNS text[]
-LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-WITH v AS (SELECT @extschema@.viewer() AS id, @extschema@.today() AS today)
-SELECT coalesce(pg_catalog.array_agg(DISTINCT x.student_id), '{}')
-FROM (SELECT s.student_id FROM @extschema@.student AS s, v WHERE s.student_id = v.id
-      UNION ALL
-      SELECT t.student_id FROM @extschema@.tutoring AS t, v
-      WHERE t.tutor_id = v.id AND t.valid_from <= v.today
-        AND (t.valid_to IS NULL OR t.valid_to > v.today)) AS x
+BEGIN
+    RETURN (WITH v AS (SELECT @extschema@.viewer() AS id, @extschema@.today() AS today)
+    SELECT coalesce(pg_catalog.array_agg(DISTINCT x.student_id), '{}')
+    FROM (SELECT s.student_id FROM @extschema@.student AS s, v WHERE s.student_id = v.id
+          UNION ALL
+          SELECT t.student_id FROM @extschema@.tutoring AS t, v
+          WHERE t.tutor_id = v.id AND t.valid_from <= v.today
+            AND (t.valid_to IS NULL OR t.valid_to > v.today)) AS x);
+END
 $$;
 COMMENT ON FUNCTION @extschema@.visible_students() IS
 'Students the viewer may see today: themself, and the tutees of a tutoring valid today.';
 
 CREATE FUNCTION @extschema@.consenting_students()
 RETURNS text[]
-LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-SELECT coalesce(pg_catalog.array_agg(cl.student_id), '{}')
-FROM @extschema@.consent_latest AS cl
-WHERE cl.student_id = ANY (@extschema@.visible_students())
-  AND cl.academic_year = @extschema@.current_academic_year()
-  AND cl.granted
+BEGIN
+    RETURN (SELECT coalesce(pg_catalog.array_agg(cl.student_id), '{}')
+    FROM @extschema@.consent_latest AS cl
+    WHERE cl.student_id = ANY (@extschema@.visible_students())
+      AND cl.academic_year = @extschema@.current_academic_year()
+      AND cl.granted);
+END
 $$;
 COMMENT ON FUNCTION @extschema@.consenting_students() IS
 'Students the viewer may see whose consent to learning analytics is in force for the current academic year.';
 
 CREATE FUNCTION @extschema@.in_exam_period()
 RETURNS boolean
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-SELECT EXISTS (SELECT FROM @extschema@.exam_period AS e
-               WHERE @extschema@.today() BETWEEN e.starts AND e.ends)
+BEGIN
+    RETURN (SELECT EXISTS (SELECT FROM @extschema@.exam_period AS e
+                   WHERE @extschema@.today() BETWEEN e.starts AND e.ends));
+END
 $$;
 COMMENT ON FUNCTION @extschema@.in_exam_period() IS
 'Whether today (in engage.time_zone) falls inside an exam period.';
 
 CREATE FUNCTION @extschema@.mark_students()
 RETURNS text[]
-LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-SELECT CASE WHEN @extschema@.in_exam_period() THEN '{}'::text[]
-            ELSE @extschema@.consenting_students() END
+BEGIN
+    RETURN (SELECT CASE WHEN @extschema@.in_exam_period() THEN '{}'::text[]
+                ELSE @extschema@.consenting_students() END);
+END
 $$;
 COMMENT ON FUNCTION @extschema@.mark_students() IS
 'Students whose marks the viewer may see: consenting students, and nobody while an exam period is on.';
