@@ -154,15 +154,35 @@ COMMENT ON COLUMN @extschema@.enrolment.student_id IS 'The student.';
 COMMENT ON COLUMN @extschema@.enrolment.module_code IS 'The module taken.';
 COMMENT ON COLUMN @extschema@.enrolment.academic_year IS 'The year the module is taken in.';
 
+-- Page views are hash-partitioned by student: grouped by student, every
+-- partition holds whole streams, so parallel workers can each aggregate
+-- whole students (partitionwise aggregation) instead of handing every view
+-- to one process to finish.
 CREATE TABLE @extschema@.ele_event (
     student_id  text NOT NULL REFERENCES @extschema@.student,
     ts          timestamptz NOT NULL
         CONSTRAINT ele_event_ts_finite CHECK (ts > '-infinity' AND ts < 'infinity'),
     module_code text REFERENCES @extschema@.module
-);
+) PARTITION BY HASH (student_id);
+DO $$
+BEGIN
+    FOR i IN 0 .. 7 LOOP
+        EXECUTE pg_catalog.format(
+            'CREATE TABLE @extschema@.ele_event_%s PARTITION OF @extschema@.ele_event
+                 FOR VALUES WITH (MODULUS 8, REMAINDER %s)', i, i);
+        EXECUTE pg_catalog.format(
+            'COMMENT ON TABLE @extschema@.ele_event_%s IS %L', i,
+            'Partition ' || i || ' of 8 of engage.ele_event (by hash of student_id); read and write engage.ele_event.');
+        -- reached only through the parent, whose policies apply
+        EXECUTE pg_catalog.format('ALTER TABLE @extschema@.ele_event_%s ENABLE ROW LEVEL SECURITY', i);
+        EXECUTE pg_catalog.format('ALTER TABLE @extschema@.ele_event_%s FORCE ROW LEVEL SECURITY', i);
+        PERFORM pg_catalog.pg_extension_config_dump(pg_catalog.format('@extschema@.ele_event_%s', i)::regclass, '');
+    END LOOP;
+END
+$$;
 CREATE INDEX ON @extschema@.ele_event (student_id, ts);
 CREATE INDEX ON @extschema@.ele_event USING brin (ts);
-COMMENT ON TABLE @extschema@.ele_event IS 'VLE (ELE) page views, one row per view.';
+COMMENT ON TABLE @extschema@.ele_event IS 'VLE (ELE) page views, one row per view; hash-partitioned by student_id into ele_event_0 .. ele_event_7.';
 COMMENT ON COLUMN @extschema@.ele_event.student_id IS 'The student who viewed the page.';
 COMMENT ON COLUMN @extschema@.ele_event.ts IS 'When the page was viewed.';
 COMMENT ON COLUMN @extschema@.ele_event.module_code IS 'Module of the page; NULL for a page of no module.';
@@ -378,7 +398,6 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.tutoring', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.consent', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.module', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.enrolment', '');
-SELECT pg_catalog.pg_extension_config_dump('@extschema@.ele_event', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.app_event', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.career_event', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.attendance', '');

@@ -52,6 +52,9 @@ SET enable_hashagg = off
 -- Every join here is between large sets on equal keys, where the planner's
 -- row estimates for the series are blind: a nested loop is never right.
 SET enable_nestloop = off
+-- Page views are partitioned by student: each partition is grouped on its
+-- own, in smaller sorts, and in parallel where workers are available.
+SET enable_partitionwise_aggregate = on
 -- Disabled plan nodes inflate cost estimates past the JIT thresholds; the
 -- plans are simple scans, joins and C aggregates that JIT cannot speed up.
 SET jit = off

@@ -86,16 +86,18 @@ $$, :reps), 'max_parallel_workers_per_gather = 0';
 SET max_parallel_workers_per_gather = 2;
 SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
-SELECT count(*) > 0 AS partial_aggregate_in_plan FROM (
+SET enable_partitionwise_aggregate = on;
+SELECT count(*) > 0 AS parallel_in_plan FROM (
     SELECT * FROM pg_temp.explain_lines($$SELECT engage.ele_minutes(ts, module_code) FROM engage.ele_event GROUP BY student_id$$)
-) AS e WHERE line LIKE '%Partial%Aggregate%' \gset
+) AS e WHERE line LIKE '%Parallel Append%' \gset
 INSERT INTO bench SELECT 'engage.ele_minutes, 2 workers', pg_temp.median_ms($$
     SELECT sum(cardinality(c)) FROM (SELECT engage.ele_minutes(ts, module_code) AS c
                                      FROM engage.ele_event GROUP BY student_id) AS x
-$$, :reps), 'Partial Aggregate in plan: ' || :'partial_aggregate_in_plan';
+$$, :reps), 'partitionwise, Parallel Append in plan: ' || :'parallel_in_plan';
 RESET max_parallel_workers_per_gather;
 RESET parallel_setup_cost;
 RESET parallel_tuple_cost;
+RESET enable_partitionwise_aggregate;
 
 -- the nightly refresh ------------------------------------------------------------------
 INSERT INTO bench SELECT 'engage.refresh, 1 day', pg_temp.median_ms(

@@ -8,7 +8,9 @@ SELECT tables_are('engage', ARRAY[
     'college', 'academic_year', 'coefficients', 'student', 'staff', 'tutoring', 'consent',
     'module', 'enrolment', 'ele_event', 'app_event', 'career_event', 'attendance',
     'assessment_mark', 'exam_period', 'employability', 'meeting_note', 'daily_engagement',
-    'refresh_run', 'meeting_note_removal', 'cohort_week'], 'the canonical tables exist with their contract names');
+    'refresh_run', 'meeting_note_removal', 'cohort_week',
+    'ele_event_0', 'ele_event_1', 'ele_event_2', 'ele_event_3', 'ele_event_4', 'ele_event_5',
+    'ele_event_6', 'ele_event_7'], 'the canonical tables exist with their contract names, and the page-view partitions');
 
 SELECT is((SELECT extrelocatable FROM pg_extension WHERE extname = 'engage'), false,
           'the extension is not relocatable');
@@ -25,7 +27,7 @@ $$, 'every object of the extension has a comment');
 SELECT is_empty($$
     SELECT c.relname || '.' || a.attname
     FROM pg_class AS c JOIN pg_attribute AS a ON a.attrelid = c.oid
-    WHERE c.relnamespace = 'engage'::regnamespace AND c.relkind IN ('r', 'v')
+    WHERE c.relnamespace = 'engage'::regnamespace AND c.relkind IN ('r', 'p', 'v') AND NOT c.relispartition
       AND a.attnum > 0 AND NOT a.attisdropped
       AND col_description(c.oid, a.attnum) IS NULL
 $$, 'every column of every table and view has a comment');
@@ -71,7 +73,7 @@ $$, 'only administrators may remove notes');
 
 SELECT is_empty($$
     SELECT c.relname FROM pg_class AS c
-    WHERE c.relnamespace = 'engage'::regnamespace AND c.relkind = 'r'
+    WHERE c.relnamespace = 'engage'::regnamespace AND c.relkind IN ('r', 'p')
       AND EXISTS (SELECT FROM pg_attribute AS a WHERE a.attrelid = c.oid AND a.attname = 'student_id')
       AND NOT (c.relrowsecurity AND c.relforcerowsecurity)
 $$, 'row-level security is enabled and forced on every table of personal data');

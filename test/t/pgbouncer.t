@@ -26,6 +26,7 @@ fi
 dropdb --if-exists $db >/dev/null 2>&1
 createdb $db
 psql -X -q -v ON_ERROR_STOP=1 -d $db >/dev/null <<'SQL' || { echo "1..1"; echo "not ok 1 - set-up"; exit 1; }
+SET client_min_messages = warning;
 CREATE EXTENSION engage;
 DROP ROLE IF EXISTS e2e_app;
 CREATE ROLE e2e_app LOGIN PASSWORD 'e2e-secret' IN ROLE engage_app;

@@ -10,6 +10,7 @@ createdb $db
 trap 'dropdb --if-exists $db >/dev/null 2>&1; psql -X -q -d postgres -c "DROP ROLE IF EXISTS viewer_tx_app" >/dev/null 2>&1' EXIT
 
 psql -X -q -v ON_ERROR_STOP=1 -d $db >/dev/null <<'SQL'
+SET client_min_messages = warning;
 CREATE EXTENSION engage;
 DROP ROLE IF EXISTS viewer_tx_app;
 CREATE ROLE viewer_tx_app LOGIN IN ROLE engage_app;
