@@ -10,6 +10,9 @@ CREATE TYPE @extschema@.engagement_day AS (
     career_events_mean  double precision
 );
 
+ALTER EXTENSION engage ADD TYPE @extschema@._engagement_day;
+COMMENT ON TYPE @extschema@._engagement_day IS 'Array of engage.engagement_day: the result type of engage.engagement_series.';
+
 COMMENT ON TYPE @extschema@.engagement_day IS
 'One day of an engagement series: that day''s activity and the means over the 7 days ending on it (days without activity count as zero); an element of the result of engage.engagement_series.';
 

@@ -41,10 +41,12 @@ DECLARE
     times double precision[] := '{}';
 BEGIN
     FOREACH v IN ARRAY viewers LOOP
-        students := ARRAY(SELECT tt.student_id FROM engage.tutoring AS tt WHERE tt.tutor_id = v
-                            AND tt.valid_from <= engage.local_day(now())
-                            AND (tt.valid_to IS NULL OR tt.valid_to > engage.local_day(now()))
-                          UNION SELECT v);
+        IF NOT rls THEN
+            students := ARRAY(SELECT tt.student_id FROM engage.tutoring AS tt WHERE tt.tutor_id = v
+                                AND tt.valid_from <= engage.today()
+                                AND (tt.valid_to IS NULL OR tt.valid_to > engage.today())
+                              UNION SELECT v);
+        END IF;
         PERFORM set_config('engage.viewer', v, true);
         t := clock_timestamp();
         EXECUTE format(q, quote_literal(v), quote_literal(students));

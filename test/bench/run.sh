@@ -20,7 +20,7 @@ out="test/bench/results/bench-$(date -u +%Y%m%dT%H%M%SZ).txt"
 students=$(awk "BEGIN { printf \"%d\", 25000 * $SCALE }")
 export students REPS
 pg_virtualenv -t -v "$PG_MAJOR" -o shared_buffers=2GB -o work_mem=64MB -o max_parallel_workers_per_gather=2 \
-    -o max_worker_processes=8 -o max_parallel_workers=8 sh -c '
+    -o max_worker_processes=8 -o max_parallel_workers=8 -o max_wal_size=8GB sh -c '
     set -e
     psql="psql -X -q -v ON_ERROR_STOP=1"
     $psql -c "CREATE EXTENSION engage"
