@@ -73,8 +73,8 @@ DECLARE
     missing     record;
     weeks       date[];
 BEGIN
-    from_day := coalesce(from_day, @extschema@.local_day(pg_catalog.now()) - 1);
-    to_day := coalesce(to_day, @extschema@.local_day(pg_catalog.now()) - 1);
+    from_day := coalesce(from_day, @extschema@.today() - 1);
+    to_day := coalesce(to_day, @extschema@.today() - 1);
     IF from_day > to_day THEN
         RAISE EXCEPTION 'from_day must not be after to_day'
             USING ERRCODE = '22023',

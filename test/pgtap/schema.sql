@@ -129,7 +129,7 @@ $$, 'every table of personal data carries a NOT NULL student_id');
 SELECT is_empty($$
     SELECT p.oid::regprocedure::text FROM pg_proc AS p
     WHERE p.pronamespace = 'engage'::regnamespace AND p.prolang <> (SELECT oid FROM pg_language WHERE lanname = 'c')
-      AND p.prokind IN ('f', 'p') AND p.proname <> 'refresh' AND pg_get_functiondef(p.oid) ~ 'now\(\)'
+      AND p.prokind IN ('f', 'p') AND pg_get_functiondef(p.oid) ~ 'now\(\)'
     UNION ALL
     SELECT c.relname FROM pg_class AS c
     WHERE c.relnamespace = 'engage'::regnamespace AND c.relkind = 'v' AND pg_get_viewdef(c.oid) ~ 'now\(\)'
