@@ -28,9 +28,7 @@
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/datetime.h"
-#include "utils/lsyscache.h"
 #include "utils/timestamp.h"
-#include "utils/typcache.h"
 
 /* Longest accepted idle gap or credit: anything longer is not a page view. */
 #define ELE_MAX_PARAM USECS_PER_DAY
@@ -51,13 +49,6 @@ typedef struct EleCredit
 	DateADT		day;
 	int64		usec;
 } EleCredit;
-
-/* Output type information, looked up once per query. */
-typedef struct EleOutputType
-{
-	Oid			elemtype;
-	TupleDesc	tupdesc;
-} EleOutputType;
 
 /* Turns an interval parameter into microseconds, rejecting nonsense. */
 static int64
@@ -567,34 +558,12 @@ EleCredits(EleState *state, int64 *ncredits)
 	return out;
 }
 
-/* Looks up the element type of the final function's result once per query. */
-static EleOutputType *
-EleGetOutputType(FunctionCallInfo fcinfo)
-{
-	EleOutputType *type = (EleOutputType *) fcinfo->flinfo->fn_extra;
-
-	if (type == NULL)
-	{
-		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
-		Oid			arraytype = get_func_rettype(fcinfo->flinfo->fn_oid);
-
-		type = palloc(sizeof(EleOutputType));
-		type->elemtype = get_element_type(arraytype);
-		if (!OidIsValid(type->elemtype))
-			elog(ERROR, "engage.ele_minutes must return an array");
-		type->tupdesc = lookup_rowtype_tupdesc_copy(type->elemtype, -1);
-		MemoryContextSwitchTo(old);
-		fcinfo->flinfo->fn_extra = type;
-	}
-	return type;
-}
-
 PG_FUNCTION_INFO_V1(engage_ele_minutes_final);
 Datum
 engage_ele_minutes_final(PG_FUNCTION_ARGS)
 {
 	EleState   *state;
-	EleOutputType *type;
+	EngageRowArrayType *type;
 	EleCredit  *credits;
 	int64		ncredits;
 	Datum	   *elems;
@@ -608,7 +577,7 @@ engage_ele_minutes_final(PG_FUNCTION_ARGS)
 	if (state->nviews == 0)
 		PG_RETURN_NULL();
 
-	type = EleGetOutputType(fcinfo);
+	type = EngageGetRowArrayType(fcinfo);
 	EleNormalize(state);
 	credits = EleCredits(state, &ncredits);
 	if (ncredits == 0)

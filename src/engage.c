@@ -10,7 +10,9 @@
 #include "funcapi.h"
 #include "pgtime.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/timestamp.h"
+#include "utils/typcache.h"
 
 PG_MODULE_MAGIC;
 
@@ -109,4 +111,28 @@ engage_settings(PG_FUNCTION_ARGS)
 	values[3] = Int32GetDatum(engage_refresh_chunk_days);
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/*
+ * The element type and row descriptor of the array a final function returns,
+ * looked up once per query: both aggregates build arrays of composite rows.
+ */
+EngageRowArrayType *
+EngageGetRowArrayType(FunctionCallInfo fcinfo)
+{
+	EngageRowArrayType *type = (EngageRowArrayType *) fcinfo->flinfo->fn_extra;
+
+	if (type == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+
+		type = palloc(sizeof(EngageRowArrayType));
+		type->elemtype = get_element_type(get_func_rettype(fcinfo->flinfo->fn_oid));
+		if (!OidIsValid(type->elemtype))
+			elog(ERROR, "function %u must return an array", fcinfo->flinfo->fn_oid);
+		type->tupdesc = lookup_rowtype_tupdesc_copy(type->elemtype, -1);
+		MemoryContextSwitchTo(old);
+		fcinfo->flinfo->fn_extra = type;
+	}
+	return type;
 }

@@ -7,6 +7,8 @@
 
 #include "compat.h"
 
+#include "fmgr.h"
+
 /* engage.idle_gap and engage.credit, in milliseconds */
 extern int	engage_idle_gap_ms;
 extern int	engage_credit_ms;
@@ -16,5 +18,14 @@ extern char *engage_time_zone;
 
 /* engage.refresh_chunk_days: days computed in one pass of engage.refresh */
 extern int	engage_refresh_chunk_days;
+
+/* Element type of a final function's array-of-rows result. */
+typedef struct EngageRowArrayType
+{
+	Oid			elemtype;
+	TupleDesc	tupdesc;
+} EngageRowArrayType;
+
+extern EngageRowArrayType *EngageGetRowArrayType(FunctionCallInfo fcinfo);
 
 #endif							/* ENGAGE_H */

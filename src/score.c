@@ -21,15 +21,6 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
-#include "utils/lsyscache.h"
-#include "utils/typcache.h"
-
-/* Output type information, looked up once per query. */
-typedef struct ScoreOutputType
-{
-	Oid			elemtype;
-	TupleDesc	tupdesc;
-} ScoreOutputType;
 
 /* Formats a date for a message as YYYY-MM-DD, whatever the DateStyle. */
 static char *
@@ -158,33 +149,12 @@ engage_engagement_series_trans(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(series);
 }
 
-/* Looks up the element type of the final function's result once per query. */
-static ScoreOutputType *
-ScoreGetOutputType(FunctionCallInfo fcinfo)
-{
-	ScoreOutputType *type = (ScoreOutputType *) fcinfo->flinfo->fn_extra;
-
-	if (type == NULL)
-	{
-		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
-
-		type = palloc(sizeof(ScoreOutputType));
-		type->elemtype = get_element_type(get_func_rettype(fcinfo->flinfo->fn_oid));
-		if (!OidIsValid(type->elemtype))
-			elog(ERROR, "engage.engagement_series must return an array");
-		type->tupdesc = lookup_rowtype_tupdesc_copy(type->elemtype, -1);
-		MemoryContextSwitchTo(old);
-		fcinfo->flinfo->fn_extra = type;
-	}
-	return type;
-}
-
 PG_FUNCTION_INFO_V1(engage_engagement_series_final);
 Datum
 engage_engagement_series_final(PG_FUNCTION_ARGS)
 {
 	ScoreSeries *series;
-	ScoreOutputType *type;
+	EngageRowArrayType *type;
 	int32		nresult;
 	Datum	   *elems;
 
@@ -193,7 +163,7 @@ engage_engagement_series_final(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	series = (ScoreSeries *) PG_GETARG_POINTER(0);
-	type = ScoreGetOutputType(fcinfo);
+	type = EngageGetRowArrayType(fcinfo);
 
 	nresult = series->to_day - series->from_day + 1;
 	elems = palloc(nresult * sizeof(Datum));
