@@ -148,31 +148,19 @@ INSERT INTO bench VALUES
 SELECT name AS measurement, round(ms::numeric, 2) AS ms, note FROM bench ORDER BY ctid;
 
 \echo 'Ratios (targets in parentheses):'
-WITH b AS (SELECT name, ms FROM bench)
-SELECT r.ratio, round(r.value::numeric, 2) AS value, r.target,
-       CASE WHEN r.met THEN 'met' ELSE 'NOT MET' END AS status
-FROM (SELECT 'plain SQL / ele_minutes serial' AS ratio,
-             (SELECT ms FROM b WHERE name LIKE 'ELE rule%') / (SELECT ms FROM b WHERE name = 'engage.ele_minutes, serial') AS value,
-             '>= 8' AS target,
-             (SELECT ms FROM b WHERE name LIKE 'ELE rule%') / (SELECT ms FROM b WHERE name = 'engage.ele_minutes, serial') >= 8 AS met
-      UNION ALL
-      SELECT 'ele_minutes serial / floor',
-             (SELECT ms FROM b WHERE name = 'engage.ele_minutes, serial') / (SELECT ms FROM b WHERE name LIKE 'floor%'),
-             '<= 2.5',
-             (SELECT ms FROM b WHERE name = 'engage.ele_minutes, serial') / (SELECT ms FROM b WHERE name LIKE 'floor%') <= 2.5
-      UNION ALL
-      SELECT 'ele_minutes serial / 2 workers',
-             (SELECT ms FROM b WHERE name = 'engage.ele_minutes, serial') / (SELECT ms FROM b WHERE name = 'engage.ele_minutes, 2 workers'),
-             '>= 1.6',
-             (SELECT ms FROM b WHERE name = 'engage.ele_minutes, serial') / (SELECT ms FROM b WHERE name = 'engage.ele_minutes, 2 workers') >= 1.6
-      UNION ALL
-      SELECT 'my_students RLS / hand, p50',
-             (SELECT ms FROM b WHERE name = 'my_students (tutor), RLS, p50') / (SELECT ms FROM b WHERE name = 'my_students (tutor), hand filter, p50'),
-             '<= 1.5',
-             (SELECT ms FROM b WHERE name = 'my_students (tutor), RLS, p50') / (SELECT ms FROM b WHERE name = 'my_students (tutor), hand filter, p50') <= 1.5
-      UNION ALL
-      SELECT 'dashboard_engagement RLS / hand, p50',
-             (SELECT ms FROM b WHERE name = 'dashboard_engagement (student), RLS, p50') / (SELECT ms FROM b WHERE name = 'dashboard_engagement (student), hand filter, p50'),
-             '<= 1.5',
-             (SELECT ms FROM b WHERE name = 'dashboard_engagement (student), RLS, p50') / (SELECT ms FROM b WHERE name = 'dashboard_engagement (student), hand filter, p50') <= 1.5
-     ) AS r;
+WITH r (ord, ratio, value, target, met) AS (
+    SELECT ord, ratio, a.ms / b.ms, target,
+           CASE WHEN at_least THEN a.ms / b.ms >= bound ELSE a.ms / b.ms <= bound END
+    FROM (VALUES (1, 'plain SQL / ele_minutes serial', 'ELE rule in plain SQL (lead)', 'engage.ele_minutes, serial', true, 8.0),
+                 (2, 'ele_minutes serial / floor', 'engage.ele_minutes, serial', 'floor: count(*) GROUP BY student', false, 2.5),
+                 (3, 'ele_minutes serial / 2 workers', 'engage.ele_minutes, serial', 'engage.ele_minutes, 2 workers', true, 1.6),
+                 (4, 'my_students RLS / hand, p50', 'my_students (tutor), RLS, p50', 'my_students (tutor), hand filter, p50', false, 1.5),
+                 (5, 'dashboard_engagement RLS / hand, p50', 'dashboard_engagement (student), RLS, p50',
+                  'dashboard_engagement (student), hand filter, p50', false, 1.5))
+         AS t (ord, ratio, numerator, denominator, at_least, bound)
+    JOIN bench AS a ON a.name = t.numerator
+    JOIN bench AS b ON b.name = t.denominator,
+    LATERAL (SELECT CASE WHEN at_least THEN '>= ' ELSE '<= ' END || bound AS target) AS g
+)
+SELECT ratio, round(value::numeric, 2) AS value, target, CASE WHEN met THEN 'met' ELSE 'NOT MET' END AS status
+FROM r ORDER BY ord;
