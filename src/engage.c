@@ -6,10 +6,13 @@
 #include "viewer.h"
 
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "pgtime.h"
 #include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/datetime.h"
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 #include "utils/typcache.h"
@@ -19,6 +22,7 @@ PG_MODULE_MAGIC;
 int			engage_idle_gap_ms = 5 * 60 * 1000;
 int			engage_credit_ms = 2 * 60 * 1000;
 char	   *engage_time_zone = NULL;
+static pg_tz *engage_tz = NULL;	/* engage.time_zone, looked up */
 int			engage_refresh_chunk_days = 28;
 
 /* Rejects a time zone the server does not know before it can be used. */
@@ -33,6 +37,13 @@ CheckTimeZone(char **newval, void **extra, GucSource source)
 		return false;
 	}
 	return true;
+}
+
+/* Keeps the zone a checked engage.time_zone names, for the day functions. */
+static void
+AssignTimeZone(const char *newval, void *extra)
+{
+	engage_tz = newval ? pg_tzset(newval) : NULL;
 }
 
 void		_PG_init(void);
@@ -68,7 +79,7 @@ _PG_init(void)
 							   &engage_time_zone,
 							   "Europe/London",
 							   PGC_SUSET, 0,
-							   CheckTimeZone, NULL, NULL);
+							   CheckTimeZone, AssignTimeZone, NULL);
 
 	DefineCustomIntVariable("engage.refresh_chunk_days",
 							"Number of days engage.refresh computes in one pass.",
@@ -135,4 +146,52 @@ EngageGetRowArrayType(FunctionCallInfo fcinfo)
 		fcinfo->flinfo->fn_extra = type;
 	}
 	return type;
+}
+
+/* The calendar day of an instant in engage.time_zone; infinities stay infinite. */
+static DateADT
+EngageLocalDay(TimestampTz ts)
+{
+	struct pg_tm tm;
+	fsec_t		fsec;
+	int			offset;
+	DateADT		result;
+
+	if (TIMESTAMP_IS_NOBEGIN(ts))
+		DATE_NOBEGIN(result);
+	else if (TIMESTAMP_IS_NOEND(ts))
+		DATE_NOEND(result);
+	else
+	{
+		if (timestamp2tm(ts, &offset, &tm, &fsec, NULL, engage_tz) != 0 ||
+			!IS_VALID_JULIAN(tm.tm_year, tm.tm_mon, tm.tm_mday))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+					 errmsg("date out of range for timestamp in engage.time_zone")));
+		result = date2j(tm.tm_year, tm.tm_mon, tm.tm_mday) - POSTGRES_EPOCH_JDATE;
+		if (!IS_VALID_DATE(result))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+					 errmsg("date out of range for timestamp in engage.time_zone")));
+	}
+	return result;
+}
+
+PG_FUNCTION_INFO_V1(engage_local_day);
+Datum
+engage_local_day(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_DATEADT(EngageLocalDay(PG_GETARG_TIMESTAMPTZ(0)));
+}
+
+/*
+ * The statement's start, not the transaction's: a transaction held open past
+ * midnight must not keep yesterday's rules.  Parallel workers share the
+ * leader's statement start.
+ */
+PG_FUNCTION_INFO_V1(engage_today);
+Datum
+engage_today(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_DATEADT(EngageLocalDay(GetCurrentStatementStartTimestamp()));
 }

@@ -17,13 +17,8 @@ COMMENT ON COLUMN @extschema@.consent_latest.recorded_by IS 'Who recorded the de
 
 CREATE FUNCTION @extschema@.local_day(ts timestamptz)
 RETURNS date
-LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    RETURN (ts AT TIME ZONE (@extschema@.settings()).time_zone)::date;
-END
-$$;
+AS 'MODULE_PATHNAME', 'engage_local_day'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
 
 COMMENT ON FUNCTION @extschema@.local_day(timestamptz) IS
 'The calendar day of an instant in the institution''s time zone (engage.time_zone), whatever the session''s TimeZone.';
@@ -32,13 +27,8 @@ COMMENT ON FUNCTION @extschema@.local_day(timestamptz) IS
 -- past midnight must not keep yesterday's rules.
 CREATE FUNCTION @extschema@.today()
 RETURNS date
-LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    RETURN (pg_catalog.statement_timestamp() AT TIME ZONE (@extschema@.settings()).time_zone)::date;
-END
-$$;
+AS 'MODULE_PATHNAME', 'engage_today'
+LANGUAGE C STABLE PARALLEL SAFE;
 
 COMMENT ON FUNCTION @extschema@.today() IS
 'Today in the institution''s time zone, as of the start of the current statement; the day every access rule is judged by.';

@@ -1,0 +1,63 @@
+-- engage.local_day and engage.today: the calendar day every rule is judged
+-- by, in engage.time_zone, whatever the session's TimeZone.
+BEGIN;
+SELECT plan(12);
+SET LOCAL TimeZone = 'Pacific/Kiritimati';
+
+-- the same day as PostgreSQL's own conversion, over two years of instants
+-- that cross every change of UTC offset, in zones with odd offsets
+CREATE TEMP TABLE zones (zone text);
+INSERT INTO zones VALUES ('Europe/London'), ('Australia/Lord_Howe'), ('America/St_Johns'),
+                         ('Asia/Kathmandu'), ('Pacific/Chatham'), ('UTC');
+CREATE FUNCTION pg_temp.disagreements(zone text) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    n bigint;
+BEGIN
+    PERFORM set_config('engage.time_zone', zone, true);
+    SELECT count(*) INTO n
+    FROM generate_series('2025-01-01 00:00+00'::timestamptz, '2027-01-01 00:00+00', '7 minutes 13 seconds') AS g
+    WHERE engage.local_day(g) <> (g AT TIME ZONE zone)::date;
+    RETURN n;
+END $$;
+SELECT is((SELECT sum(pg_temp.disagreements(zone)) FROM zones), 0::numeric,
+          'local_day agrees with AT TIME ZONE in six zones over two years');
+RESET engage.time_zone;
+
+SELECT is(engage.local_day('2026-10-24 23:30+00'), '2026-10-25'::date,
+          'an instant in British Summer Time falls on the London day');
+SELECT is(engage.local_day('2026-10-25 23:30+00'), '2026-10-25'::date,
+          'the same clock time after the clocks go back falls on the UTC day');
+SET LOCAL engage.time_zone = 'America/New_York';
+SELECT is(engage.local_day('2026-10-25 02:30+00'), '2026-10-24'::date,
+          'engage.time_zone decides the day, not the session''s TimeZone');
+RESET engage.time_zone;
+
+SELECT is(engage.local_day('infinity'), 'infinity'::date, 'infinity stays infinite');
+SELECT is(engage.local_day('-infinity'), '-infinity'::date, '-infinity stays infinite');
+SELECT is(engage.local_day(NULL), NULL::date, 'no instant, no day');
+SET LOCAL engage.time_zone = 'America/Los_Angeles';
+SELECT throws_ok($$SELECT engage.local_day('4714-11-24 00:00+00 BC')$$, '22008',
+                 'date out of range for timestamp in engage.time_zone',
+                 'an instant whose local day is before the first date is refused');
+RESET engage.time_zone;
+
+-- today is the statement's day, not the transaction's
+SELECT is(engage.today(), (statement_timestamp() AT TIME ZONE 'Europe/London')::date,
+          'today is the London day of the statement''s start');
+SET LOCAL engage.time_zone = 'Pacific/Kiritimati';
+SELECT is(engage.today(), (statement_timestamp() AT TIME ZONE 'Pacific/Kiritimati')::date,
+          'today follows engage.time_zone');
+SET LOCAL engage.time_zone = 'Pacific/Pago_Pago';
+SELECT is(engage.today(), (statement_timestamp() AT TIME ZONE 'Pacific/Pago_Pago')::date,
+          'today follows engage.time_zone twenty-five hours away');
+RESET engage.time_zone;
+
+CREATE FUNCTION pg_temp.today_in_function() RETURNS date LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN engage.today();
+END $$;
+SELECT is(pg_temp.today_in_function(), (statement_timestamp() AT TIME ZONE 'Europe/London')::date,
+          'today inside a function is the calling statement''s day');
+
+SELECT * FROM finish();
+ROLLBACK;
