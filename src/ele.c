@@ -20,7 +20,6 @@
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
-#include "common/hashfn.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "libpq/pqformat.h"
@@ -48,7 +47,18 @@ typedef struct EleCredit
 	int32		module;
 	DateADT		day;
 	int64		usec;
+	int64		next;			/* the module's next credit, or -1 */
 } EleCredit;
+
+/* The credits in the order they were emitted, chained per module. */
+typedef struct EleCreditList
+{
+	EleCredit  *items;
+	int64		n;
+	int64		max;
+	int64	   *head;			/* per module: first credit, or -1 */
+	int64	   *tail;			/* per module: last credit */
+} EleCreditList;
 
 /* Turns an interval parameter into microseconds, rejecting nonsense. */
 static int64
@@ -165,13 +175,38 @@ EleStateCreate(MemoryContext ctx, const EleParams *params)
 	return state;
 }
 
+/*
+ * Module codes are a few bytes long and looked up once per row: an inline
+ * FNV-1a hash and byte comparison cost less than calls to hash_bytes and
+ * memcmp.
+ */
+static inline uint32
+EleNameHash(const char *name, int32 len)
+{
+	uint32		h = 2166136261u;
+
+	for (int32 i = 0; i < len; i++)
+		h = (h ^ (unsigned char) name[i]) * 16777619u;
+	return h;
+}
+
+static inline bool
+EleNameEquals(const EleModule *m, const char *name, int32 len)
+{
+	if (m->len != len)
+		return false;
+	for (int32 i = 0; i < len; i++)
+		if (m->name[i] != name[i])
+			return false;
+	return true;
+}
+
 /* Places module index idx in the hash table, which has a free slot. */
 static void
 EleSlotInsert(EleState *state, int32 idx)
 {
 	uint32		mask = state->nslots - 1;
-	uint32		h = hash_bytes((const unsigned char *) state->modules[idx].name,
-							   state->modules[idx].len) & mask;
+	uint32		h = EleNameHash(state->modules[idx].name, state->modules[idx].len) & mask;
 
 	while (state->slots[h] >= 0)
 		h = (h + 1) & mask;
@@ -203,19 +238,16 @@ EleModuleIndex(EleState *state, const char *name, int32 len)
 	int32		idx;
 	EleModule  *m;
 
-	if (state->lastModule >= 0)
-	{
-		m = &state->modules[state->lastModule];
-		if (m->len == len && memcmp(m->name, name, len) == 0)
-			return state->lastModule;
-	}
+	if (state->lastModule >= 0 &&
+		EleNameEquals(&state->modules[state->lastModule], name, len))
+		return state->lastModule;
 
 	mask = state->nslots - 1;
-	h = hash_bytes((const unsigned char *) name, len) & mask;
+	h = EleNameHash(name, len) & mask;
 	while ((idx = state->slots[h]) >= 0)
 	{
 		m = &state->modules[idx];
-		if (m->len == len && memcmp(m->name, name, len) == 0)
+		if (EleNameEquals(m, name, len))
 			return state->lastModule = idx;
 		h = (h + 1) & mask;
 	}
@@ -361,6 +393,48 @@ EleCompareViews(const void *a, const void *b)
 }
 
 /*
+ * Sorts the views.  Rows mostly arrive in time order (a table loaded day by
+ * day, an index in student and time order), so the views that keep a
+ * nondecreasing run are kept in place, the few others are sorted apart and
+ * the two are merged: linear for nearly sorted input, never worse than a
+ * sort of everything.
+ */
+static void
+EleSortViews(EleState *state)
+{
+	EleView    *views = state->views;
+	int64		n = state->nviews;
+	EleView    *rest = palloc_extended(n * sizeof(EleView), MCXT_ALLOC_HUGE);
+	EleView    *merged;
+	int64		nrun = 0;
+	int64		nrest = 0;
+	int64		i = 0;
+	int64		j = 0;
+	int64		k = 0;
+
+	for (int64 v = 0; v < n; v++)
+	{
+		if (nrun == 0 || EleCompareViews(&views[nrun - 1], &views[v]) <= 0)
+			views[nrun++] = views[v];
+		else
+			rest[nrest++] = views[v];
+	}
+	qsort(rest, nrest, sizeof(EleView), EleCompareViews);
+
+	merged = MemoryContextAllocHuge(GetMemoryChunkContext(views), state->maxviews * sizeof(EleView));
+	while (i < nrun && j < nrest)
+		merged[k++] = EleCompareViews(&views[i], &rest[j]) <= 0 ? views[i++] : rest[j++];
+	while (i < nrun)
+		merged[k++] = views[i++];
+	while (j < nrest)
+		merged[k++] = rest[j++];
+
+	pfree(rest);
+	pfree(views);
+	state->views = merged;
+}
+
+/*
  * Puts the state in canonical order: modules sorted by name, so that module
  * index order is output order and breaks ties between views at one instant,
  * and views sorted by time.  Only the order changes, never the content, so
@@ -404,7 +478,7 @@ EleNormalize(EleState *state)
 	for (int64 i = 1; i < state->nviews && views_sorted; i++)
 		views_sorted = EleCompareViews(&state->views[i - 1], &state->views[i]) <= 0;
 	if (!views_sorted)
-		qsort(state->views, state->nviews, sizeof(EleView), EleCompareViews);
+		EleSortViews(state);
 }
 
 /* The UTC instant at which a local calendar day begins. */
@@ -466,56 +540,60 @@ EleDayOf(EleDayCache *cache, TimestampTz ts)
 	return day;
 }
 
-/* Appends a credit to the growing output list. */
+/* Appends a credit to the list and to its module's chain. */
 static void
-EleEmit(EleCredit **out, int64 *n, int64 *max, int32 module, DateADT day, int64 usec)
+EleEmit(EleCreditList *list, int32 module, DateADT day, int64 usec)
 {
-	if (*n == *max)
+	EleCredit  *c;
+
+	if (list->n == list->max)
 	{
-		*max *= 2;
-		*out = repalloc_huge(*out, *max * sizeof(EleCredit));
+		list->max *= 2;
+		list->items = repalloc_huge(list->items, list->max * sizeof(EleCredit));
 	}
-	(*out)[*n].module = module;
-	(*out)[*n].day = day;
-	(*out)[*n].usec = usec;
-	(*n)++;
-}
-
-/* Orders credits by module, then day. */
-static int
-EleCompareCredits(const void *a, const void *b)
-{
-	const EleCredit *ca = (const EleCredit *) a;
-	const EleCredit *cb = (const EleCredit *) b;
-
-	if (ca->module != cb->module)
-		return ca->module < cb->module ? -1 : 1;
-	if (ca->day != cb->day)
-		return ca->day < cb->day ? -1 : 1;
-	return 0;
+	c = &list->items[list->n];
+	c->module = module;
+	c->day = day;
+	c->usec = usec;
+	c->next = -1;
+	if (list->head[module] < 0)
+		list->head[module] = list->n;
+	else
+		list->items[list->tail[module]].next = list->n;
+	list->tail[module] = list->n;
+	list->n++;
 }
 
 /*
  * Walks the sorted stream and sums each view's credit per (module, day).
  * Views of one module arrive in day order, so one open sum per module is
- * enough; a sum is emitted when its module moves on to a later day.
+ * enough; a sum is emitted when its module moves on to a later day, and each
+ * module's chain of credits is in day order.  Returns the credits ordered by
+ * module, then day, without sorting: module index order is name order.
  */
 static EleCredit *
 EleCredits(EleState *state, int64 *ncredits)
 {
 	const EleView *views = state->views;
 	int64		n = state->nviews;
-	int32		nmodules = state->nmodules;
-	DateADT    *open_day = palloc(Max(nmodules, 1) * sizeof(DateADT));
-	int64	   *open_usec = palloc(Max(nmodules, 1) * sizeof(int64));
-	bool	   *open = palloc0(Max(nmodules, 1) * sizeof(bool));
-	int64		nout = 0;
-	int64		maxout = 64;
-	EleCredit  *out = palloc(maxout * sizeof(EleCredit));
+	int32		nmodules = Max(state->nmodules, 1);
+	DateADT    *open_day = palloc(nmodules * sizeof(DateADT));
+	int64	   *open_usec = palloc(nmodules * sizeof(int64));
+	bool	   *open = palloc0(nmodules * sizeof(bool));
+	EleCreditList list;
+	EleCredit  *ordered;
+	int64		k = 0;
 	EleDayCache cache = {pg_tzset(state->params.zone), 0, 0, 0};
 
 	if (cache.tz == NULL)
 		elog(ERROR, "time zone \"%s\" vanished", state->params.zone);
+
+	list.n = 0;
+	list.max = 64;
+	list.items = palloc(list.max * sizeof(EleCredit));
+	list.head = palloc(nmodules * sizeof(int64));
+	list.tail = palloc(nmodules * sizeof(int64));
+	memset(list.head, 0xff, nmodules * sizeof(int64));
 
 	for (int64 i = 0; i < n; i++)
 	{
@@ -535,7 +613,7 @@ EleCredits(EleState *state, int64 *ncredits)
 		day = EleDayOf(&cache, views[i].ts);
 		if (open[m] && open_day[m] != day)
 		{
-			EleEmit(&out, &nout, &maxout, m, open_day[m], open_usec[m]);
+			EleEmit(&list, m, open_day[m], open_usec[m]);
 			open[m] = false;
 		}
 		if (!open[m])
@@ -546,16 +624,24 @@ EleCredits(EleState *state, int64 *ncredits)
 		}
 		open_usec[m] += credit;
 	}
-	for (int32 m = 0; m < nmodules; m++)
+	for (int32 m = 0; m < state->nmodules; m++)
 		if (open[m])
-			EleEmit(&out, &nout, &maxout, m, open_day[m], open_usec[m]);
+			EleEmit(&list, m, open_day[m], open_usec[m]);
 
-	qsort(out, nout, sizeof(EleCredit), EleCompareCredits);
+	ordered = palloc_extended(Max(list.n, 1) * sizeof(EleCredit), MCXT_ALLOC_HUGE);
+	for (int32 m = 0; m < state->nmodules; m++)
+		for (int64 c = list.head[m]; c >= 0; c = list.items[c].next)
+			ordered[k++] = list.items[c];
+	Assert(k == list.n);
+
+	pfree(list.items);
+	pfree(list.head);
+	pfree(list.tail);
 	pfree(open_day);
 	pfree(open_usec);
 	pfree(open);
-	*ncredits = nout;
-	return out;
+	*ncredits = k;
+	return ordered;
 }
 
 PG_FUNCTION_INFO_V1(engage_ele_minutes_final);

@@ -2,7 +2,7 @@
 -- thousands of random streams full of ties, exact 5-minute gaps, pages of
 -- no module, midnights and both daylight-saving days of Europe/London.
 BEGIN;
-SELECT plan(5);
+SELECT plan(6);
 SET LOCAL TimeZone = 'Pacific/Auckland';  -- must not matter
 
 CREATE TEMP TABLE stream (g int NOT NULL, ts timestamptz, m text);
@@ -53,6 +53,23 @@ SELECT is_empty($$
     WHERE by_c.minutes IS NULL OR by_sql.minutes IS NULL
        OR abs(by_c.minutes - by_sql.minutes) > 1e-9
 $$, 'the aggregate matches the plain-SQL rule on every stream, module and day');
+
+-- The same credits whatever order the views arrive in: sorted, reversed,
+-- or sorted but for one view in ten that arrives an hour late.
+SELECT is_empty($$
+    WITH arrivals AS (
+        SELECT g,
+               engage.ele_minutes(ts, m) AS any_order,
+               engage.ele_minutes(ts, m ORDER BY ts, m) AS sorted,
+               engage.ele_minutes(ts, m ORDER BY ts DESC, m DESC) AS reversed,
+               engage.ele_minutes(ts, m ORDER BY ts + CASE WHEN hashtext(ts::text || m) % 10 = 0
+                                                          THEN interval '1 hour' ELSE interval '0' END) AS nearly
+        FROM stream GROUP BY g
+    )
+    SELECT g FROM arrivals
+    WHERE sorted IS DISTINCT FROM any_order OR reversed IS DISTINCT FROM any_order
+       OR nearly IS DISTINCT FROM any_order
+$$, 'the credits do not depend on the order in which views arrive');
 
 -- Elements come in module then day order.
 SELECT is_empty($$
