@@ -193,10 +193,13 @@ EleNameHash(const char *name, int32 len)
 static inline bool
 EleNameEquals(const EleModule *m, const char *name, int32 len)
 {
+	const char *own;
+
 	if (m->len != len)
 		return false;
+	own = EleModuleName(m);
 	for (int32 i = 0; i < len; i++)
-		if (m->name[i] != name[i])
+		if (own[i] != name[i])
 			return false;
 	return true;
 }
@@ -206,7 +209,7 @@ static void
 EleSlotInsert(EleState *state, int32 idx)
 {
 	uint32		mask = state->nslots - 1;
-	uint32		h = EleNameHash(state->modules[idx].name, state->modules[idx].len) & mask;
+	uint32		h = EleNameHash(EleModuleName(&state->modules[idx]), state->modules[idx].len) & mask;
 
 	while (state->slots[h] >= 0)
 		h = (h + 1) & mask;
@@ -260,9 +263,14 @@ EleModuleIndex(EleState *state, const char *name, int32 len)
 	}
 	idx = state->nmodules++;
 	m = &state->modules[idx];
-	m->name = MemoryContextAlloc(GetMemoryChunkContext(state->modules), Max(len, 1));
-	memcpy(m->name, name, len);
 	m->len = len;
+	if (len <= ELE_INLINE_NAME)
+		memcpy(m->u.inline_name, name, len);
+	else
+	{
+		m->u.long_name = MemoryContextAlloc(GetMemoryChunkContext(state->modules), len);
+		memcpy(m->u.long_name, name, len);
+	}
 
 	if (state->nmodules * 2 > state->nslots)
 		EleRebuildSlots(state, state->nslots * 2);
@@ -356,7 +364,7 @@ engage_ele_minutes_trans_params(PG_FUNCTION_ARGS)
 static int
 EleCompareNames(const EleModule *a, const EleModule *b)
 {
-	int			c = memcmp(a->name, b->name, Min(a->len, b->len));
+	int			c = memcmp(EleModuleName(a), EleModuleName(b), Min(a->len, b->len));
 
 	if (c != 0)
 		return c;
@@ -681,7 +689,7 @@ engage_ele_minutes_final(PG_FUNCTION_ARGS)
 		Datum		values[3];
 		bool		nulls[3] = {false, false, false};
 
-		values[0] = PointerGetDatum(cstring_to_text_with_len(m->name, m->len));
+		values[0] = PointerGetDatum(cstring_to_text_with_len(EleModuleName(m), m->len));
 		values[1] = DateADTGetDatum(credits[i].day);
 		values[2] = Float8GetDatum(credits[i].usec / (double) USECS_PER_MINUTE);
 		elems[i] = HeapTupleGetDatum(heap_form_tuple(type->tupdesc, values, nulls));
@@ -698,7 +706,7 @@ EleMerge(EleState *dst, const EleState *src)
 
 	EleCheckSameParams(&dst->params, &src->params);
 	for (int32 i = 0; i < src->nmodules; i++)
-		map[i] = EleModuleIndex(dst, src->modules[i].name, src->modules[i].len);
+		map[i] = EleModuleIndex(dst, EleModuleName(&src->modules[i]), src->modules[i].len);
 	for (int64 i = 0; i < src->nviews; i++)
 	{
 		int32		m = src->views[i].module;
@@ -763,7 +771,7 @@ engage_ele_minutes_serialize(PG_FUNCTION_ARGS)
 	for (int32 i = 0; i < state->nmodules; i++)
 	{
 		pq_sendint32(&buf, state->modules[i].len);
-		pq_sendbytes(&buf, state->modules[i].name, state->modules[i].len);
+		pq_sendbytes(&buf, EleModuleName(&state->modules[i]), state->modules[i].len);
 	}
 	pq_sendint64(&buf, state->nviews);
 	for (int64 i = 0; i < state->nviews; i++)

@@ -28,12 +28,29 @@ typedef struct EleParams
 	char		zone[TZ_STRLEN_MAX + 1];	/* time zone that decides the day */
 } EleParams;
 
-/* A module name held by the state (not NUL-terminated). */
+/* Module names this long or shorter are kept inside EleModule itself. */
+#define ELE_INLINE_NAME 16
+
+/*
+ * A module name held by the state (not NUL-terminated).  Module codes are
+ * short: kept inline, the name shares a cache line with its length, which
+ * the lookup done for every row reads anyway.  Use EleModuleName().
+ */
 typedef struct EleModule
 {
-	char	   *name;
 	int32		len;
+	union
+	{
+		char		inline_name[ELE_INLINE_NAME];
+		char	   *long_name;
+	}			u;
 } EleModule;
+
+static inline const char *
+EleModuleName(const EleModule *m)
+{
+	return m->len <= ELE_INLINE_NAME ? m->u.inline_name : m->u.long_name;
+}
 
 /* Aggregate state of engage.ele_minutes: one group's views, unordered. */
 typedef struct EleState

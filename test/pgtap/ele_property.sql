@@ -1,6 +1,7 @@
 -- engage.ele_minutes against a plain-SQL statement of the same rule, on
--- thousands of random streams full of ties, exact 5-minute gaps, pages of
--- no module, midnights and both daylight-saving days of Europe/London.
+-- thousands of random streams full of ties, exact 5-minute gaps, short and
+-- long module codes, pages of no module, midnights and both daylight-saving
+-- days of Europe/London.
 BEGIN;
 SELECT plan(6);
 SET LOCAL TimeZone = 'Pacific/Auckland';  -- must not matter
@@ -13,7 +14,7 @@ SELECT setseed(0.2026);
 INSERT INTO stream
 SELECT g,
        base + (floor(random() * 240) * interval '30 seconds'),
-       (ARRAY['BIO1001', 'CHE1002', 'PHY1003', 'bio1001', NULL])[1 + floor(random() * 5)::int]
+       (ARRAY['BIO1001', 'CHE1002', 'PHY1003', 'bio1001', 'INTERDISCIPLINARY-PROJECT-2026', NULL])[1 + floor(random() * 6)::int]
 FROM (SELECT g,
              (ARRAY['2026-03-29 00:00+00', '2026-10-24 22:30+00', '2026-10-25 00:30+00',
                     '2026-02-02 23:30+00', '2026-06-30 22:30+00', '2026-11-03 09:00+00'

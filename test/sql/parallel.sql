@@ -5,7 +5,7 @@ SET TimeZone = 'UTC';
 CREATE TABLE pv (student_id int NOT NULL, ts timestamptz NOT NULL, module_code text);
 INSERT INTO pv
 SELECT i % 50, '2026-03-28 12:00+00'::timestamptz + (hashint4(i) & 65535) * interval '7 seconds',
-       (ARRAY['BIO1001', 'CHE1002', NULL, 'PHY1003'])[1 + (hashint4(i + 7) & 3)]
+       (ARRAY['BIO1001', 'CHE1002', NULL, 'INTERDISCIPLINARY-PROJECT-2026'])[1 + (hashint4(i + 7) & 3)]
 FROM generate_series(1, 200000) AS i;
 ANALYZE pv;
 
