@@ -28,7 +28,7 @@ $(DATA_built): $(INSTALL_PARTS) $(EXTENSION).control
 	@{ printf -- '-- engage %s: generated from sql/install/*.sql; edit those parts.\n\n' '$(EXTVERSION)'; \
 	   for f in $(INSTALL_PARTS); do cat $$f; echo; done; } > $@
 
-.PHONY: deps demo test test-valgrind bench
+.PHONY: deps demo test test-valgrind bench bench-backfill
 deps:
 	test/install-deps.sh
 
@@ -46,3 +46,8 @@ test-valgrind: deps
 # 25,000 students and about 10 million page views); never fails on timing.
 bench: deps
 	test/bench/run.sh
+
+# A whole academic year (about 155 million page views at SCALE=1) backfilled
+# by one engage.refresh, with the backend's peak memory (about 1.5 hours).
+bench-backfill: deps
+	test/bench/run.sh backfill

@@ -3,7 +3,12 @@
 # synthetic university (SCALE x 25,000 students, 30 days of about 10 million
 # page views at SCALE=1) and time the computation and the dashboard.  Prints
 # a table and writes it to test/bench/results/.  Never fails on timing.
+#
+# run.sh backfill (make bench-backfill): instead, load a whole academic year
+# (about 155 million page views at SCALE=1) and backfill it with one
+# engage.refresh, reporting the backend's peak memory.  Takes about 1.5 hours.
 set -eu
+MODE=${1:-timings}
 cd "$(dirname "$0")/../.."
 
 PG_MAJOR=${PG_MAJOR:-15}
@@ -16,18 +21,22 @@ make -s PG_CONFIG="$PG_CONFIG" >/dev/null
 $as_root make -s install PG_CONFIG="$PG_CONFIG" >/dev/null
 
 mkdir -p test/bench/results
-out="test/bench/results/bench-$(date -u +%Y%m%dT%H%M%SZ).txt"
+out="test/bench/results/$MODE-$(date -u +%Y%m%dT%H%M%SZ).txt"
 students=$(awk "BEGIN { printf \"%d\", 25000 * $SCALE }")
-export students REPS
+export students REPS MODE
 pg_virtualenv -t -v "$PG_MAJOR" -o shared_buffers=2GB -o work_mem=64MB -o max_parallel_workers_per_gather=2 \
     -o max_worker_processes=8 -o max_parallel_workers=8 -o max_wal_size=8GB sh -c '
     set -e
     psql="psql -X -q -v ON_ERROR_STOP=1"
     $psql -c "CREATE EXTENSION engage"
-    echo "loading $students students, 30 days ..."
-    $psql -v students="$students" -v days=30 -v views_per_day=13 -v end_day=2026-11-27 -f test/datagen.sql
-    $psql -c "VACUUM ANALYZE"
-    $psql -v reps="$REPS" -f test/bench/bench.sql
+    if [ "$MODE" = backfill ]; then
+        test/bench/backfill.sh "$students"
+    else
+        echo "loading $students students, 30 days ..."
+        $psql -v students="$students" -v days=30 -v views_per_day=13 -v end_day=2026-11-27 -f test/datagen.sql
+        $psql -c "VACUUM ANALYZE"
+        $psql -v reps="$REPS" -f test/bench/bench.sql
+    fi
     echo
     echo "machine: $(nproc) cores, $(free -g | awk "/Mem:/ {print \$2}") GiB, PostgreSQL $(psql -X -At -c "SHOW server_version")"
 ' 2>&1 | tee "$out"

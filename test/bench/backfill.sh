@@ -1,0 +1,19 @@
+#!/bin/sh
+# backfill.sh STUDENTS: inside a throw-away cluster, loads the academic year
+# 2025/26 for STUDENTS students (about 6,300 page views each) and backfills
+# the whole year with one engage.refresh, reporting its elapsed time and the
+# backend's peak memory.
+set -eu
+students=$1
+psql="psql -X -q -v ON_ERROR_STOP=1"
+echo "loading $students students, the academic year 2025/26 ..."
+$psql -v students="$students" -v days=365 -v views_per_day=23 -v end_day=2026-07-31 -f test/datagen.sql
+$psql -c "VACUUM ANALYZE"
+$psql -At <<'SQL'
+SELECT count(*) || ' page views from ' || min(ts)::date || ' to ' || max(ts)::date FROM engage.ele_event;
+SELECT 'work_mem ' || current_setting('work_mem') || ', engage.refresh_chunk_days '
+       || current_setting('engage.refresh_chunk_days');
+SQL
+echo "CALL engage.refresh('2025-08-01', '2026-07-31'):"
+test/bench/peak.sh "CALL engage.refresh('2025-08-01', '2026-07-31')"
+$psql -At -c "SELECT rows_written || ' rows written for ' || students || ' students' FROM engage.refresh_run ORDER BY run_id DESC LIMIT 1"
