@@ -403,9 +403,9 @@ EleCompareViews(const void *a, const void *b)
 /*
  * Sorts the views.  Rows mostly arrive in time order (a table loaded day by
  * day, an index in student and time order), so the views that keep a
- * nondecreasing run are kept in place, the few others are sorted apart and
- * the two are merged: linear for nearly sorted input, never worse than a
- * sort of everything.
+ * nondecreasing run stay at the front, the few others are sorted apart and
+ * merged back from the end: linear for nearly sorted input, never worse than
+ * a sort of everything, and never more than one extra copy of the views.
  */
 static void
 EleSortViews(EleState *state)
@@ -413,12 +413,8 @@ EleSortViews(EleState *state)
 	EleView    *views = state->views;
 	int64		n = state->nviews;
 	EleView    *rest = palloc_extended(n * sizeof(EleView), MCXT_ALLOC_HUGE);
-	EleView    *merged;
 	int64		nrun = 0;
 	int64		nrest = 0;
-	int64		i = 0;
-	int64		j = 0;
-	int64		k = 0;
 
 	for (int64 v = 0; v < n; v++)
 	{
@@ -429,17 +425,15 @@ EleSortViews(EleState *state)
 	}
 	qsort(rest, nrest, sizeof(EleView), EleCompareViews);
 
-	merged = MemoryContextAllocHuge(GetMemoryChunkContext(views), state->maxviews * sizeof(EleView));
-	while (i < nrun && j < nrest)
-		merged[k++] = EleCompareViews(&views[i], &rest[j]) <= 0 ? views[i++] : rest[j++];
-	while (i < nrun)
-		merged[k++] = views[i++];
-	while (j < nrest)
-		merged[k++] = rest[j++];
-
+	/* the largest remaining view goes last; the run's tail is free space */
+	for (int64 i = nrun - 1, j = nrest - 1, k = n - 1; j >= 0; k--)
+	{
+		if (i >= 0 && EleCompareViews(&views[i], &rest[j]) > 0)
+			views[k] = views[i--];
+		else
+			views[k] = rest[j--];
+	}
 	pfree(rest);
-	pfree(views);
-	state->views = merged;
 }
 
 /*
