@@ -496,20 +496,6 @@ EleLocalMidnight(DateADT day, pg_tz *tz)
 	return (TimestampTz) day * USECS_PER_DAY + (TimestampTz) offset * USECS_PER_SEC;
 }
 
-/* Local date and UTC offset of an instant. */
-static DateADT
-EleLocalDate(TimestampTz ts, pg_tz *tz, int *offset)
-{
-	struct pg_tm tm;
-	fsec_t		fsec;
-
-	if (timestamp2tm(ts, offset, &tm, &fsec, NULL, tz) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-				 errmsg("page view timestamp out of range")));
-	return date2j(tm.tm_year, tm.tm_mon, tm.tm_mday) - POSTGRES_EPOCH_JDATE;
-}
-
 /*
  * The local calendar day of a view.  Consecutive views mostly share a day,
  * so the UTC bounds of the last day are kept; a day with a change of UTC
@@ -527,13 +513,13 @@ EleDayOf(EleDayCache *cache, TimestampTz ts)
 	if (ts >= cache->start && ts < cache->end)
 		return cache->day;
 
-	day = EleLocalDate(ts, cache->tz, &offset);
+	day = EngageLocalDate(ts, cache->tz, &offset);
 	cache->day = day;
 	cache->start = EleLocalMidnight(day, cache->tz);
 	cache->end = EleLocalMidnight(day + 1, cache->tz);
 	if (cache->start > ts || cache->end <= ts ||
-		EleLocalDate(cache->start, cache->tz, &start_offset) != day ||
-		EleLocalDate(cache->end - 1, cache->tz, &end_offset) != day ||
+		EngageLocalDate(cache->start, cache->tz, &start_offset) != day ||
+		EngageLocalDate(cache->end - 1, cache->tz, &end_offset) != day ||
 		start_offset != end_offset)
 	{
 		cache->start = 0;

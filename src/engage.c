@@ -148,32 +148,46 @@ EngageGetRowArrayType(FunctionCallInfo fcinfo)
 	return type;
 }
 
+/*
+ * The local calendar day of a finite instant in a time zone, and the zone's
+ * UTC offset then.  Shared by the day functions and engage.ele_minutes.
+ */
+DateADT
+EngageLocalDate(TimestampTz ts, pg_tz *tz, int *offset)
+{
+	struct pg_tm tm;
+	fsec_t		fsec;
+	DateADT		day = 0;
+	bool		valid;
+
+	valid = timestamp2tm(ts, offset, &tm, &fsec, NULL, tz) == 0 &&
+		IS_VALID_JULIAN(tm.tm_year, tm.tm_mon, tm.tm_mday);
+	if (valid)
+	{
+		day = date2j(tm.tm_year, tm.tm_mon, tm.tm_mday) - POSTGRES_EPOCH_JDATE;
+		valid = IS_VALID_DATE(day);
+	}
+	if (!valid)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("date out of range for timestamp in time zone \"%s\"",
+						pg_get_timezone_name(tz))));
+	return day;
+}
+
 /* The calendar day of an instant in engage.time_zone; infinities stay infinite. */
 static DateADT
 EngageLocalDay(TimestampTz ts)
 {
-	struct pg_tm tm;
-	fsec_t		fsec;
-	int			offset;
 	DateADT		result;
+	int			offset;
 
 	if (TIMESTAMP_IS_NOBEGIN(ts))
 		DATE_NOBEGIN(result);
 	else if (TIMESTAMP_IS_NOEND(ts))
 		DATE_NOEND(result);
 	else
-	{
-		if (timestamp2tm(ts, &offset, &tm, &fsec, NULL, engage_tz) != 0 ||
-			!IS_VALID_JULIAN(tm.tm_year, tm.tm_mon, tm.tm_mday))
-			ereport(ERROR,
-					(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-					 errmsg("date out of range for timestamp in engage.time_zone")));
-		result = date2j(tm.tm_year, tm.tm_mon, tm.tm_mday) - POSTGRES_EPOCH_JDATE;
-		if (!IS_VALID_DATE(result))
-			ereport(ERROR,
-					(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-					 errmsg("date out of range for timestamp in engage.time_zone")));
-	}
+		result = EngageLocalDate(ts, engage_tz, &offset);
 	return result;
 }
 

@@ -8,6 +8,8 @@
 #include "compat.h"
 
 #include "fmgr.h"
+#include "pgtime.h"
+#include "utils/date.h"
 
 /* engage.idle_gap and engage.credit, in milliseconds */
 extern int	engage_idle_gap_ms;
@@ -27,5 +29,8 @@ typedef struct EngageRowArrayType
 } EngageRowArrayType;
 
 extern EngageRowArrayType *EngageGetRowArrayType(FunctionCallInfo fcinfo);
+
+/* The local calendar day of a finite instant, and the UTC offset then. */
+extern DateADT EngageLocalDate(TimestampTz ts, pg_tz *tz, int *offset);
 
 #endif							/* ENGAGE_H */

@@ -37,7 +37,7 @@ SELECT is(engage.local_day('-infinity'), '-infinity'::date, '-infinity stays inf
 SELECT is(engage.local_day(NULL), NULL::date, 'no instant, no day');
 SET LOCAL engage.time_zone = 'America/Los_Angeles';
 SELECT throws_ok($$SELECT engage.local_day('4714-11-24 00:00+00 BC')$$, '22008',
-                 'date out of range for timestamp in engage.time_zone',
+                 'date out of range for timestamp in time zone "America/Los_Angeles"',
                  'an instant whose local day is before the first date is refused');
 RESET engage.time_zone;
 

@@ -1,7 +1,7 @@
 -- Every error a user can cause gets a specific SQLSTATE, and a rejected
 -- load leaves the tables as they were.
 BEGIN;
-SELECT plan(52);
+SELECT plan(53);
 SET LOCAL TimeZone = 'UTC';
 
 -- engage.ele_minutes parameters
@@ -39,6 +39,9 @@ SELECT throws_ok($$SELECT engage.ele_minutes('infinity', 'A')$$,
                  '22008', 'page view timestamp must be finite', 'an infinite timestamp is refused');
 SELECT throws_ok($$SELECT engage.ele_minutes('-infinity', 'A', '5 minutes', '2 minutes', 'UTC')$$,
                  '22008', 'page view timestamp must be finite', 'a -infinity timestamp is refused');
+SELECT throws_ok($$SELECT engage.ele_minutes('4714-11-24 00:00:00+00 BC', 'A', '5 minutes', '2 minutes', 'America/Los_Angeles')$$,
+                 '22008', 'date out of range for timestamp in time zone "America/Los_Angeles"',
+                 'a view whose local day is before the first date is refused');
 SELECT lives_ok($$SELECT engage.ele_minutes('4713-01-01 00:00:00+00 BC', 'A'), engage.ele_minutes('294276-12-31 23:59:59+00', 'A')$$,
                 'the earliest and latest timestamps are accepted');
 
