@@ -1,13 +1,18 @@
 /*
  * compat.h
  *		Named shims for the differences between the PostgreSQL versions
- *		engage builds on (14 to 17).  Function bodies never test
- *		PG_VERSION_NUM themselves; they use the names defined here.
+ *		engage builds on (15 and later; security_invoker views need
+ *		15).  Function bodies never test PG_VERSION_NUM themselves; they
+ *		use the names defined here.
  */
 #ifndef ENGAGE_COMPAT_H
 #define ENGAGE_COMPAT_H
 
 #include "postgres.h"
+
+#if PG_VERSION_NUM < 150000
+#error "engage needs PostgreSQL 15 or later"
+#endif
 
 /* PostgreSQL 16 moved the varlena macros out of postgres.h. */
 #if PG_VERSION_NUM >= 160000
@@ -15,13 +20,6 @@
 #endif
 
 #include "utils/guc.h"
-
-/* PostgreSQL 15 renamed EmitWarningsOnPlaceholders. */
-#if PG_VERSION_NUM < 150000
-#define EngageReserveGucPrefix(prefix) EmitWarningsOnPlaceholders(prefix)
-#else
-#define EngageReserveGucPrefix(prefix) MarkGUCPrefixReserved(prefix)
-#endif
 
 /*
  * EngageFindGuc: the catalog entry of a setting, or NULL.  PostgreSQL 16

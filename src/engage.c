@@ -91,7 +91,7 @@ _PG_init(void)
 
 	ViewerDefineSetting();
 
-	EngageReserveGucPrefix("engage");
+	MarkGUCPrefixReserved("engage");
 }
 
 /* Converts a millisecond setting to an interval value. */
