@@ -126,14 +126,22 @@ SELECT is_empty($$
                         AND a.attnotnull)
 $$, 'every table of personal data carries a NOT NULL student_id');
 
+-- Every way SQL has of naming the transaction's time: now(), CURRENT_DATE,
+-- current_timestamp, CURRENT_TIME, LOCALTIME[STAMP], transaction_timestamp().
 SELECT is_empty($$
-    SELECT p.oid::regprocedure::text FROM pg_proc AS p
+    WITH clock AS (SELECT '(\mnow\s*\(|\mcurrent_(date|time|timestamp)\M|\mlocaltime(stamp)?\M|\mtransaction_timestamp\M)' AS re)
+    SELECT p.oid::regprocedure::text FROM pg_proc AS p, clock
     WHERE p.pronamespace = 'engage'::regnamespace AND p.prolang <> (SELECT oid FROM pg_language WHERE lanname = 'c')
-      AND p.prokind IN ('f', 'p') AND pg_get_functiondef(p.oid) ~ 'now\(\)'
+      AND p.prokind IN ('f', 'p') AND pg_get_functiondef(p.oid) ~* clock.re
     UNION ALL
-    SELECT c.relname FROM pg_class AS c
-    WHERE c.relnamespace = 'engage'::regnamespace AND c.relkind = 'v' AND pg_get_viewdef(c.oid) ~ 'now\(\)'
-$$, 'the rules judge "today" by the statement (engage.today()), never by the transaction''s now()');
+    SELECT c.relname FROM pg_class AS c, clock
+    WHERE c.relnamespace = 'engage'::regnamespace AND c.relkind = 'v' AND pg_get_viewdef(c.oid) ~* clock.re
+    UNION ALL
+    SELECT pol.polname || ' on ' || pol.polrelid::regclass FROM pg_policy AS pol, clock
+    WHERE pol.polrelid::regclass::text LIKE 'engage.%'
+      AND (coalesce(pg_get_expr(pol.polqual, pol.polrelid), '') ~* clock.re
+           OR coalesce(pg_get_expr(pol.polwithcheck, pol.polrelid), '') ~* clock.re)
+$$, 'the rules judge "today" by the statement (engage.today()), never by the transaction''s clock');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -21,9 +21,24 @@ EXPLAIN (COSTS OFF)
 SELECT student_id, engage.ele_minutes(ts, module_code, '5 minutes', '2 minutes', 'Europe/London')
 FROM pv GROUP BY student_id;
 
-CREATE TEMP TABLE par AS
-SELECT student_id, engage.ele_minutes(ts, module_code) AS credits FROM pv GROUP BY student_id;
-CREATE TEMP TABLE whole_par AS SELECT engage.ele_minutes(ts, module_code) AS credits FROM pv;
+-- A plan that shows Gather proves nothing if no worker starts: run each
+-- statement under EXPLAIN ANALYZE and count the workers that did.
+CREATE FUNCTION pg_temp.workers_launched(statement text) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    plan text;
+BEGIN
+    EXECUTE 'EXPLAIN (ANALYZE, TIMING OFF, SUMMARY OFF, FORMAT JSON) ' || statement INTO plan;
+    RETURN (SELECT coalesce(sum(m[1]::bigint), 0)
+            FROM regexp_matches(plan, '"Workers Launched": ([0-9]+)', 'g') AS m);
+END
+$$;
+SELECT pg_temp.workers_launched($$CREATE TEMP TABLE par AS
+    SELECT student_id, engage.ele_minutes(ts, module_code) AS credits FROM pv GROUP BY student_id$$) > 0
+    AS grouped_by_workers;
+SELECT pg_temp.workers_launched($$CREATE TEMP TABLE whole_par AS
+    SELECT engage.ele_minutes(ts, module_code) AS credits FROM pv$$) > 0
+    AS one_group_by_workers;
 
 SET max_parallel_workers_per_gather = 0;
 CREATE TEMP TABLE ser AS
