@@ -17,6 +17,7 @@
  * integer microseconds, so the result is exact and independent of grouping.
  */
 #include "ele.h"
+#include "day.h"
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"

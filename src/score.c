@@ -141,6 +141,10 @@ engage_engagement_series_trans(PG_FUNCTION_ARGS)
 
 	slot = day - series->first;
 	series->ele_minutes[slot] += ele;
+	if (isinf(series->ele_minutes[slot]))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("daily ELE minutes out of range on %s", ScoreDateText(day))));
 	if (pg_add_s64_overflow(series->app_choices[slot], app, &series->app_choices[slot]) ||
 		pg_add_s64_overflow(series->career_events[slot], events, &series->career_events[slot]))
 		ereport(ERROR,
@@ -179,8 +183,13 @@ engage_engagement_series_final(PG_FUNCTION_ARGS)
 		for (int32 k = slot - (SCORE_WINDOW_DAYS - 1); k <= slot; k++)
 		{
 			ele_sum += series->ele_minutes[k];
-			app_sum += series->app_choices[k];
-			events_sum += series->career_events[k];
+			if (pg_add_s64_overflow(app_sum, series->app_choices[k], &app_sum) ||
+				pg_add_s64_overflow(events_sum, series->career_events[k], &events_sum) ||
+				isinf(ele_sum))
+				ereport(ERROR,
+						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+						 errmsg("7-day sums out of range on %s",
+								ScoreDateText(series->from_day + i))));
 		}
 		values[0] = DateADTGetDatum(series->from_day + i);
 		values[1] = Float8GetDatum(series->ele_minutes[slot]);
@@ -205,6 +214,13 @@ engage_score(PG_FUNCTION_ARGS)
 	float8		ele = PG_GETARG_FLOAT8(3);
 	float8		app = PG_GETARG_FLOAT8(4);
 	float8		events = PG_GETARG_FLOAT8(5);
+	float8		score = ele * ele_mean + app * app_mean + events * events_mean;
 
-	PG_RETURN_FLOAT8(ele * ele_mean + app * app_mean + events * events_mean);
+	if (!isfinite(score))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("engagement score out of range"),
+				 errdetail("The means were %g, %g and %g and the weights %g, %g and %g.",
+						   ele_mean, app_mean, events_mean, ele, app, events)));
+	PG_RETURN_FLOAT8(score);
 }

@@ -7,15 +7,22 @@
  * current role: SET ROLE and SECURITY DEFINER functions change nothing) is a
  * member of engage_app, and only if it was set in the current transaction.
  * A value left over from an earlier transaction on a pooled connection, or
- * given as a role or database default, names nobody.
+ * given as a role or database default (even when RESET in this transaction
+ * brings it back), names nobody.
+ *
+ * The same file keeps row counts of hidden rows from anyone the rules apply
+ * to: EXPLAIN ANALYZE's "Rows Removed by Filter" would count them.
  */
 #include "viewer.h"
 
+#include "catalog/namespace.h"
 #include "catalog/pg_authid.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rls.h"
 
 static char *engage_viewer = NULL;
 
@@ -43,14 +50,16 @@ ViewerSessionIsApp(void)
 
 /*
  * Whether engage.viewer was set in the current transaction: only then does
- * the setting carry an undo entry, which commit or rollback removes.
+ * the setting carry an undo entry, which commit or rollback removes.  RESET
+ * leaves an undo entry too, with the role's or database's default as value:
+ * only a value this session SET counts.
  */
 static bool
 ViewerSetInThisTransaction(void)
 {
 	struct config_generic *var = EngageFindGuc("engage.viewer");
 
-	return var != NULL && var->stack != NULL;
+	return var != NULL && var->stack != NULL && var->source == PGC_S_SESSION;
 }
 
 PG_FUNCTION_INFO_V1(engage_app_viewer);
@@ -68,4 +77,44 @@ Datum
 engage_session_is_app(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_BOOL(ViewerSessionIsApp());
+}
+
+/*
+ * EXPLAIN ANALYZE (or anything else that counts rows as a query runs) of a
+ * query that reads one of engage's tables under row-level security would
+ * report how many rows the rules filtered out, and of which module or range
+ * when an index condition narrows the scan.  Such a query is refused for
+ * everyone the rules filter; loaders read every row of what they may read.
+ * Plain EXPLAIN, which runs nothing, is allowed.
+ */
+void
+ViewerCheckQuery(QueryDesc *queryDesc)
+{
+	Oid			schema;
+	Oid			loader;
+	ListCell   *lc;
+
+	if (queryDesc->instrument_options == 0 || queryDesc->plannedstmt == NULL)
+		return;
+	schema = get_namespace_oid("engage", true);
+	loader = get_role_oid(VIEWER_LOADER_ROLE, true);
+	if (!OidIsValid(schema) ||
+		(OidIsValid(loader) && is_member_of_role(GetUserId(), loader)))
+		return;
+
+	foreach(lc, queryDesc->plannedstmt->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+		if (rte->rtekind != RTE_RELATION || get_rel_namespace(rte->relid) != schema)
+			continue;
+		if (check_enable_rls(rte->relid, InvalidOid, true) == RLS_ENABLED)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("EXPLAIN ANALYZE of a query that reads %s is not allowed",
+							get_rel_name(rte->relid)),
+					 errdetail("Row-level security filters that table for this role; "
+							   "the row counts of a measured run would reveal the rows it hides."),
+					 errhint("Use EXPLAIN without ANALYZE, or ask a database administrator.")));
+	}
 }

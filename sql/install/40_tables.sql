@@ -131,6 +131,34 @@ CREATE TRIGGER consent_no_truncate
     BEFORE TRUNCATE ON @extschema@.consent
     FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.forbid_change();
 
+-- The decision in force is the one with the highest consent_id, so only the
+-- database may number a decision: a loader who chose the number (OVERRIDING
+-- SYSTEM VALUE) could pin consent for good, or make later set_consent calls
+-- fail on a taken number.  Nor may a loader say who recorded it.  Rows
+-- written by the extension's own functions (set_consent), or by a superuser
+-- restoring a dump, keep theirs.
+CREATE FUNCTION @extschema@.stamp_consent()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT pg_catalog.pg_has_role(current_user,
+                                  (SELECT c.relowner FROM pg_catalog.pg_class AS c WHERE c.oid = TG_RELID),
+                                  'MEMBER') THEN
+        NEW.consent_id := pg_catalog.nextval('@extschema@.consent_consent_id_seq');
+        NEW.recorded_by := session_user;
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.stamp_consent() IS
+'Trigger function: numbers every consent decision that a loader records from the sequence, whatever number it gave, and records the loader''s login as recorded_by.';
+
+CREATE TRIGGER consent_stamp
+    BEFORE INSERT ON @extschema@.consent
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.stamp_consent();
+
 CREATE TABLE @extschema@.module (
     module_code text PRIMARY KEY
         CONSTRAINT module_code_format CHECK (module_code ~ '^[A-Za-z0-9_-]{1,32}$'),
@@ -305,6 +333,7 @@ CREATE TABLE @extschema@.meeting_note (
     CONSTRAINT meeting_note_issue_named CHECK ((focus = 'issue') = (issue IS NOT NULL))
 );
 CREATE INDEX ON @extschema@.meeting_note (student_id, met_on);
+CREATE INDEX ON @extschema@.meeting_note (author_id, recorded_at);
 -- planner statistics are visible through EXPLAIN estimates: keep free text out
 ALTER TABLE @extschema@.meeting_note ALTER COLUMN issue SET STATISTICS 0,
     ALTER COLUMN discussed SET STATISTICS 0, ALTER COLUMN summary SET STATISTICS 0,

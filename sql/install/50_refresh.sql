@@ -232,7 +232,10 @@ BEGIN
         chunk_from := chunk_to + 1;
     END LOOP;
 
-    -- the cohort figures of every week the run touched, small groups left out
+    -- the cohort figures of every week the run touched: small groups left
+    -- out, and groups that differ from another published group of their
+    -- programme and week by only 1 to 4 students, whose figures would follow
+    -- by difference
     weeks := weeks || ARRAY(SELECT d::date FROM pg_catalog.generate_series(
                                 pg_catalog.date_trunc('week', from_day), to_day, interval '7 days') AS d);
     DELETE FROM @extschema@.cohort_week AS cw WHERE cw.week = ANY (weeks);
@@ -271,11 +274,41 @@ BEGIN
                ON a.student_id = w.student_id AND a.week = w.week
               AND coalesce(a.module_code, '') = coalesce(w.module_code, '')
         GROUP BY 1, 2, 3, 4
+    ), published AS (
+        SELECT g.* FROM grouped AS g WHERE g.students >= 5
+    ),
+    -- students two groups of a programme and week have in common
+    shared AS (
+        SELECT a.college, a.programme, a.week, a.module_code AS a_module, b.module_code AS b_module,
+               count(*) AS students
+        FROM weekly AS a
+        JOIN weekly AS b
+          ON b.college = a.college AND b.programme = a.programme AND b.week = a.week
+         AND b.student_id = a.student_id AND b.module_code IS DISTINCT FROM a.module_code
+        GROUP BY 1, 2, 3, 4, 5
+    ),
+    -- of two groups that differ by 1 to 4 students, the programme-wide group
+    -- is kept, or else the larger one, or else the first by module code
+    too_close AS (
+        SELECT sh.college, sh.programme, sh.week, sh.a_module AS module_code
+        FROM shared AS sh
+        JOIN published AS a
+          ON a.college = sh.college AND a.programme = sh.programme AND a.week = sh.week
+         AND a.module_code IS NOT DISTINCT FROM sh.a_module
+        JOIN published AS b
+          ON b.college = sh.college AND b.programme = sh.programme AND b.week = sh.week
+         AND b.module_code IS NOT DISTINCT FROM sh.b_module
+        WHERE a.students + b.students - 2 * sh.students BETWEEN 1 AND 4
+          AND sh.a_module IS NOT NULL
+          AND (sh.b_module IS NULL OR b.students > a.students
+               OR (b.students = a.students AND sh.b_module < sh.a_module))
     )
-    SELECT g.college, g.programme, g.module_code, g.week, g.students,
-           g.mean_score, g.median_score, g.attendance_rate
-    FROM grouped AS g
-    WHERE g.students >= 5;
+    SELECT p.college, p.programme, p.module_code, p.week, p.students,
+           p.mean_score, p.median_score, p.attendance_rate
+    FROM published AS p
+    WHERE NOT EXISTS (SELECT FROM too_close AS t
+                      WHERE t.college = p.college AND t.programme = p.programme AND t.week = p.week
+                        AND t.module_code = p.module_code);
 
     SELECT count(DISTINCT de.student_id) INTO n_students
     FROM @extschema@.daily_engagement AS de

@@ -2,7 +2,10 @@
 --
 -- One view per dashboard tab, all security_invoker: row-level security of the
 -- caller decides what they show, so a tutor sees their tutees and a student
--- themself, through these views or straight from the tables alike.
+-- themself, through these views or straight from the tables alike.  The
+-- tutee list also names its rows by the viewer's visible students: an
+-- administrator may read every student, and one who also tutors must still
+-- see only their tutees there.
 
 CREATE VIEW @extschema@.my_students
 WITH (security_invoker = true) AS
@@ -10,6 +13,7 @@ WITH today AS (
     SELECT @extschema@.today() AS day,
            (SELECT y.starts FROM @extschema@.academic_year AS y
             WHERE @extschema@.today() BETWEEN y.starts AND y.ends) AS year_starts,
+           (SELECT @extschema@.visible_students()) AS visible,
            (SELECT @extschema@.consenting_students()) AS consenting
 )
 SELECT s.student_id,
@@ -60,7 +64,8 @@ LEFT JOIN LATERAL (
     FROM @extschema@.daily_engagement AS d
     WHERE d.student_id = s.student_id AND d.module_code IS NULL AND d.day < t.day
     ORDER BY d.day DESC LIMIT 1
-) AS eng ON true;
+) AS eng ON true
+WHERE s.student_id = ANY (t.visible);
 
 COMMENT ON VIEW @extschema@.my_students IS
 'The tutee list: one row per student the viewer may see (a tutor''s current tutees, a student themself) with headline figures and flags; consent-dependent figures are NULL without consent.';

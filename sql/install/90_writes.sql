@@ -28,6 +28,23 @@ ALTER TABLE @extschema@.meeting_note_removal ENABLE ROW LEVEL SECURITY;
 ALTER TABLE @extschema@.meeting_note_removal FORCE ROW LEVEL SECURITY;
 CREATE POLICY admin_read ON @extschema@.meeting_note_removal FOR SELECT TO engage_admin USING (true);
 
+-- Which notes exist, for administrators to find the one they are asked to
+-- remove: never what a note says.  The view reads with its owner's rights, so
+-- that no policy on meeting_note opens rows to administrators (one would open
+-- the text too to an administrator who also tutors).
+CREATE VIEW @extschema@.meeting_note_index
+WITH (security_barrier = true) AS
+SELECT n.note_id, n.student_id, n.author_id, n.met_on, n.focus, n.recorded_at
+FROM @extschema@.meeting_note AS n;
+COMMENT ON VIEW @extschema@.meeting_note_index IS
+'For administrators: every meeting note''s id, student, author, day and focus, without its text.';
+COMMENT ON COLUMN @extschema@.meeting_note_index.note_id IS 'The note.';
+COMMENT ON COLUMN @extschema@.meeting_note_index.student_id IS 'The tutee the meeting was with.';
+COMMENT ON COLUMN @extschema@.meeting_note_index.author_id IS 'staff_id or student_id of the author.';
+COMMENT ON COLUMN @extschema@.meeting_note_index.met_on IS 'Day of the meeting.';
+COMMENT ON COLUMN @extschema@.meeting_note_index.focus IS 'routine or issue.';
+COMMENT ON COLUMN @extschema@.meeting_note_index.recorded_at IS 'When the note was recorded.';
+
 CREATE TRIGGER meeting_note_append_only
     BEFORE UPDATE ON @extschema@.meeting_note
     FOR EACH ROW EXECUTE FUNCTION @extschema@.forbid_change();
@@ -82,32 +99,55 @@ BEGIN
     IF btrim(coalesce(discussed, '')) = '' OR btrim(coalesce(summary, '')) = '' THEN
         RAISE EXCEPTION 'discussed and summary must not be empty' USING ERRCODE = '22023';
     END IF;
+    -- a note is a record in general terms, not a document store
+    IF length(btrim(focus)) > 200 OR length(discussed) > 20000 OR length(summary) > 5000 THEN
+        RAISE EXCEPTION 'meeting note too long'
+            USING ERRCODE = '22001',
+                  DETAIL = format('focus has %s characters (at most 200), discussed %s (at most 20000), summary %s (at most 5000).',
+                                  length(btrim(focus)), length(discussed), length(summary)),
+                  HINT = 'Record what was discussed in general terms; keep documents elsewhere.';
+    END IF;
     actions := coalesce(actions, '[]');
     IF jsonb_typeof(actions) <> 'array' THEN
         RAISE EXCEPTION 'actions must be a JSON array' USING ERRCODE = '22023',
             HINT = 'For example [{"action": "Book a study-skills session", "by": "student"}].';
     END IF;
+    IF jsonb_array_length(actions) > 50 THEN
+        RAISE EXCEPTION 'a meeting note has at most 50 actions' USING ERRCODE = '22001',
+            DETAIL = format('%s actions were given.', jsonb_array_length(actions));
+    END IF;
     FOR a IN SELECT * FROM jsonb_array_elements(actions) LOOP
         IF jsonb_typeof(a) <> 'object' OR btrim(coalesce(a ->> 'action', '')) = ''
            OR btrim(coalesce(a ->> 'by', '')) = '' THEN
             RAISE EXCEPTION 'every action needs an "action" and who does it ("by")'
-                USING ERRCODE = '22023', DETAIL = format('Offending element: %s.', a),
+                USING ERRCODE = '22023', DETAIL = format('Offending element: %s.', left(a::text, 200)),
                       HINT = 'For example {"action": "Refer to wellbeing services", "by": "tutor"}.';
         END IF;
+        IF length(a::text) > 2000 THEN
+            RAISE EXCEPTION 'an action has at most 2000 characters' USING ERRCODE = '22001',
+                DETAIL = format('Offending element begins: %s', left(a::text, 200));
+        END IF;
     END LOOP;
+    -- a runaway client (or a hostile one) cannot flood a student's record
+    IF (SELECT count(*) FROM @extschema@.meeting_note AS n
+        WHERE n.author_id = v AND n.recorded_at > clock_timestamp() - interval '1 hour') >= 60 THEN
+        RAISE EXCEPTION 'too many meeting notes: at most 60 an hour by one author'
+            USING ERRCODE = '54000', DETAIL = format('Author %s has recorded 60 notes in the last hour.', v),
+                  HINT = 'Try again later.';
+    END IF;
 
     INSERT INTO @extschema@.meeting_note AS n
-        (student_id, author_id, met_on, focus, issue, discussed, actions, summary)
+        (student_id, author_id, met_on, focus, issue, discussed, actions, summary, recorded_at)
     VALUES (record_meeting_note.student_id, v, record_meeting_note.met_on,
             CASE WHEN lower(btrim(focus)) = 'routine' THEN 'routine' ELSE 'issue' END,
             CASE WHEN lower(btrim(focus)) = 'routine' THEN NULL ELSE btrim(focus) END,
-            record_meeting_note.discussed, actions, record_meeting_note.summary)
+            record_meeting_note.discussed, actions, record_meeting_note.summary, clock_timestamp())
     RETURNING n.note_id INTO id;
     RETURN id;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.record_meeting_note(text, date, text, text, jsonb, text) IS
-'Records a meeting note about a student, written by the viewer, who must be the student or their current tutor. focus is routine or names the issue; actions is a JSON array of {"action", "by"}. Returns the note id. Notes are append-only.';
+'Records a meeting note about a student, written by the viewer, who must be the student or their current tutor. focus is routine or names the issue (at most 200 characters); discussed at most 20000 characters, summary at most 5000; actions is a JSON array of at most 50 {"action", "by"}. At most 60 notes an hour by one author. Returns the note id. Notes are append-only.';
 
 CREATE FUNCTION @extschema@.set_consent(student_id text, granted boolean)
 RETURNS bigint

@@ -60,6 +60,8 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON
     @extschema@.assessment_mark, @extschema@.employability, @extschema@.daily_engagement
     TO engage_loader;
 GRANT SELECT, INSERT ON @extschema@.consent, @extschema@.refresh_run TO engage_loader;
+-- engage.stamp_consent numbers a loader's consent rows from the sequence
+GRANT USAGE ON SEQUENCE @extschema@.consent_consent_id_seq TO engage_loader;
 GRANT SELECT, INSERT, DELETE ON @extschema@.cohort_week TO engage_loader;
 GRANT SELECT ON @extschema@.coefficients, @extschema@.exam_period, @extschema@.consent_latest TO engage_loader;
 GRANT EXECUTE ON PROCEDURE @extschema@.refresh(date, date) TO engage_loader;
@@ -71,7 +73,7 @@ GRANT SELECT ON @extschema@.student, @extschema@.staff, @extschema@.tutoring, @e
                 @extschema@.refresh_run
     TO engage_admin;
 -- which notes exist, to remove one; not what they say
-GRANT SELECT (note_id, student_id, author_id, met_on, focus, recorded_at) ON @extschema@.meeting_note TO engage_admin;
+GRANT SELECT ON @extschema@.meeting_note_index TO engage_admin;
 GRANT SELECT, INSERT, UPDATE, DELETE ON @extschema@.exam_period, @extschema@.coefficients TO engage_admin;
 GRANT EXECUTE ON FUNCTION @extschema@.set_consent(text, boolean),
                           @extschema@.remove_meeting_note(bigint, text),

@@ -1,6 +1,6 @@
 -- Every error a user can cause gets a specific SQLSTATE.
 BEGIN;
-SELECT plan(51);
+SELECT plan(56);
 SET LOCAL TimeZone = 'UTC';
 
 -- engage.ele_minutes parameters
@@ -77,6 +77,19 @@ SELECT throws_ok($$SELECT engage.engagement_series(d, 1, 1, 1, d, d)
 SELECT throws_ok($$SELECT engage.engagement_series('2026-01-01', 1, 9223372036854775807, 1, '2026-01-01', '2026-01-02')
                    FROM generate_series(1, 2)$$,
                  '22003', NULL, 'a daily count that overflows is refused');
+SELECT throws_ok($$SELECT engage.engagement_series(d::date, 0, 9223372036854775807, 0, '2026-01-01', '2026-01-02')
+                   FROM generate_series('2026-01-01'::date, '2026-01-02', '1 day') AS d$$,
+                 '22003', '7-day sums out of range on 2026-01-02', 'app choices whose 7-day sum overflows are refused, naming the day');
+SELECT throws_ok($$SELECT engage.engagement_series(d::date, 1e308, 0, 0, '2026-01-01', '2026-01-02')
+                   FROM generate_series('2026-01-01'::date, '2026-01-02', '1 day') AS d$$,
+                 '22003', '7-day sums out of range on 2026-01-02', 'ELE minutes whose 7-day sum is infinite are refused, naming the day');
+SELECT throws_ok($$SELECT engage.engagement_series('2026-01-01', 1e308, 0, 0, '2026-01-01', '2026-01-02')
+                   FROM generate_series(1, 2)$$,
+                 '22003', 'daily ELE minutes out of range on 2026-01-01', 'ELE minutes whose daily sum is infinite are refused');
+SELECT throws_ok($$SELECT engage.score(1e308, 0, 0, 10, 0, 0)$$,
+                 '22003', 'engagement score out of range', 'a score that would be infinite is refused');
+SELECT throws_ok($$SELECT engage.score(0, 0, 0, 'Infinity', 0, 0)$$,
+                 '22003', 'engagement score out of range', 'an infinite weight gives no score');
 
 -- engage.refresh
 SELECT throws_ok($$CALL engage.refresh('2026-01-02', '2026-01-01')$$, '22023', NULL, 'refresh refuses a reversed range');

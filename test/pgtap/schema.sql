@@ -2,7 +2,7 @@
 -- is commented, that functions cannot be hijacked through search_path, and
 -- that pg_dump keeps every table of data.
 BEGIN;
-SELECT plan(18);
+SELECT plan(19);
 
 SELECT tables_are('engage', ARRAY[
     'college', 'academic_year', 'coefficients', 'student', 'staff', 'tutoring', 'consent',
@@ -81,12 +81,18 @@ $$, 'row-level security is enabled and forced on every table of personal data');
 SELECT policies_are('engage', 'assessment_mark', ARRAY['viewer_read', 'loader_all'],
                     'marks have exactly the viewer and loader policies');
 
-SELECT is_empty($$
-    SELECT c.relname FROM pg_class AS c
+SELECT set_eq($$
+    SELECT c.relname::text FROM pg_class AS c
     WHERE c.relnamespace = 'engage'::regnamespace AND c.relkind = 'v'
-      AND c.relname <> 'cohort_engagement'
       AND NOT coalesce('security_invoker=true' = ANY (c.reloptions), false)
-$$, 'every view but the cohort view runs with the caller''s rights');
+$$, ARRAY['cohort_engagement', 'meeting_note_index'],
+   'every view runs with the caller''s rights but the cohort view and the administrators'' note index');
+
+SELECT set_eq($$
+    SELECT r.rolname::text FROM pg_roles AS r
+    WHERE has_table_privilege(r.oid, 'engage.meeting_note_index', 'SELECT') AND NOT r.rolsuper
+      AND r.rolname LIKE 'engage\_%'
+$$, ARRAY['engage_admin'], 'only administrators read the note index');
 
 SELECT is_empty($$
     SELECT a.attname FROM pg_attribute AS a

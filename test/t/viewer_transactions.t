@@ -30,7 +30,7 @@ check() {
     if [ "$1" = "$2" ]; then echo "ok $n - $3"; else echo "not ok $n - $3"; echo "# got '$1', wanted '$2'"; fi
 }
 
-echo "1..5"
+echo "1..6"
 got=$(session <<'SQL'
 BEGIN; SET LOCAL engage.viewer = 'S1'; SELECT count(*) FROM engage.my_students; COMMIT;
 BEGIN; SELECT count(*) FROM engage.my_students; COMMIT;
@@ -67,3 +67,14 @@ SELECT count(*) FROM engage.my_students; COMMIT;
 SQL
 )
 check "$got" "1 1 " "the first transaction of a new connection works, and a rolled-back change is undone"
+
+# A database or role default names nobody, even when RESET inside a
+# transaction brings it back as the value in force.
+psql -X -q -d $db -c "ALTER DATABASE $db SET engage.viewer = 'S1'" >/dev/null
+got=$(session <<'SQL'
+SELECT count(*) FROM engage.my_students;
+BEGIN; RESET engage.viewer; SELECT count(*) FROM engage.my_students; COMMIT;
+BEGIN; SET LOCAL engage.viewer = 'S1'; SELECT count(*) FROM engage.my_students; COMMIT;
+SQL
+)
+check "$got" "0 0 1 " "a database default, even brought back by RESET, names nobody"

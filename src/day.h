@@ -1,0 +1,26 @@
+/*
+ * day.h
+ *		The institution's calendar: its time zone, the local day of an
+ *		instant, and "today" as the access rules judge it.
+ */
+#ifndef ENGAGE_DAY_H
+#define ENGAGE_DAY_H
+
+#include "engage.h"
+
+#include "pgtime.h"
+#include "utils/date.h"
+
+/* engage.time_zone: the institution's time zone, which defines a day */
+extern char *engage_time_zone;
+
+/* Registers engage.time_zone. */
+extern void DayDefineSetting(void);
+
+/* Notes the start of a query: "today" is never older than its snapshot. */
+extern void DayQueryStarted(void);
+
+/* The local calendar day of a finite instant, and the UTC offset then. */
+extern DateADT EngageLocalDate(TimestampTz ts, pg_tz *tz, int *offset);
+
+#endif							/* ENGAGE_DAY_H */
