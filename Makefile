@@ -28,7 +28,7 @@ $(DATA_built): $(INSTALL_PARTS) $(EXTENSION).control
 	@{ printf -- '-- engage %s: generated from sql/install/*.sql; edit those parts.\n\n' '$(EXTVERSION)'; \
 	   for f in $(INSTALL_PARTS); do cat $$f; echo; done; } > $@
 
-.PHONY: deps demo test test-valgrind bench bench-backfill
+.PHONY: deps demo test test-valgrind test-matrix postgres-versions bench bench-backfill
 deps:
 	test/install-deps.sh
 
@@ -41,6 +41,16 @@ test: deps
 # The same suites with every backend under valgrind memcheck (slow: minutes).
 test-valgrind: deps
 	test/valgrind.sh
+
+# The whole suite against every PostgreSQL installed here (Debian's and
+# those postgres-versions built), with a table of results.
+test-matrix: deps
+	test/matrix/run.sh
+
+# Builds the newer PostgreSQL versions from Debian's source packages into
+# /opt/postgresql-<major> (minutes each; 17's source is not served here).
+postgres-versions: deps
+	test/matrix/build-postgres.sh 18
 
 # Benchmarks: ratios against baselines measured in the same run (SCALE=1 is
 # 25,000 students and about 10 million page views); never fails on timing.

@@ -22,6 +22,13 @@ SELECT is_empty($$
       AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'engage')
       AND d.deptype = 'e'
       AND obj_description(d.objid, d.classid::regclass::name) IS NULL
+      -- PostgreSQL 17 and later also list each table's and view's row type and
+      -- its array type; those are commented through the relation
+      AND NOT EXISTS (
+          SELECT FROM pg_type AS t
+          LEFT JOIN pg_type AS elem ON elem.typarray = t.oid
+          JOIN pg_class AS c ON c.oid = coalesce(nullif(t.typrelid, 0), elem.typrelid)
+          WHERE d.classid = 'pg_type'::regclass AND t.oid = d.objid AND c.relkind <> 'c')
 $$, 'every object of the extension has a comment');
 
 SELECT is_empty($$

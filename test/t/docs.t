@@ -16,6 +16,13 @@ LEFT JOIN pg_type AS t ON d.classid = 'pg_type'::regclass AND t.oid = d.objid
 WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
   AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'engage')
   AND coalesce(p.proname, c.relname, t.typname) IS NOT NULL
+  -- PostgreSQL 17 and later also list each table's and view's row type and
+  -- its array type: the relation's own entry documents them
+  AND NOT EXISTS (
+      SELECT FROM pg_type AS rt
+      LEFT JOIN pg_type AS elem ON elem.typarray = rt.oid
+      JOIN pg_class AS rel ON rel.oid = coalesce(nullif(rt.typrelid, 0), elem.typrelid)
+      WHERE rt.oid = t.oid AND rel.relkind <> 'c')
 UNION
 SELECT name FROM pg_settings WHERE name LIKE 'engage.%'
 ORDER BY 1
