@@ -9,22 +9,30 @@
 -- CREATE OR REPLACE, which keeps their grants and comments; PostgreSQL
 -- refuses it for an object the extension does not own.
 
+-- The owner's-rights functions and views run as engage_owner, not as the
+-- superuser who installed engage ----------------------------------------------
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'engage_owner') THEN
+        CREATE ROLE engage_owner NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT BYPASSRLS;
+    END IF;
+END
+$$;
+
 -- Consent: only the database numbers a decision and says who recorded it ------
 -- The decision in force is the one with the highest consent_id, so only the
 -- database may number a decision: a loader who chose the number (OVERRIDING
 -- SYSTEM VALUE) could pin consent for good, or make later set_consent calls
 -- fail on a taken number.  Nor may a loader say who recorded it.  Rows
--- written by the extension's own functions (set_consent), or by a superuser
--- restoring a dump, keep theirs.
+-- written by the extension's own functions (set_consent, as engage_owner),
+-- or by a superuser restoring a dump, keep theirs.
 CREATE FUNCTION @extschema@.stamp_consent()
 RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF NOT pg_catalog.pg_has_role(current_user,
-                                  (SELECT c.relowner FROM pg_catalog.pg_class AS c WHERE c.oid = TG_RELID),
-                                  'MEMBER') THEN
+    IF NOT pg_catalog.pg_has_role(current_user, 'engage_owner', 'MEMBER') THEN
         NEW.consent_id := pg_catalog.nextval('@extschema@.consent_consent_id_seq');
         NEW.recorded_by := session_user;
     END IF;
@@ -488,3 +496,24 @@ BEGIN
             n_students, written, purged);
 END
 $$;
+
+-- the owner's rights: engage_owner owns the functions and views that read
+-- past the rules for the caller, and may touch only what they touch
+ALTER FUNCTION @extschema@.viewer() OWNER TO engage_owner;
+ALTER FUNCTION @extschema@.visible_students() OWNER TO engage_owner;
+ALTER FUNCTION @extschema@.consenting_students() OWNER TO engage_owner;
+ALTER FUNCTION @extschema@.mark_students() OWNER TO engage_owner;
+ALTER FUNCTION @extschema@.require_student_or_tutor(text) OWNER TO engage_owner;
+ALTER FUNCTION @extschema@.record_meeting_note(text, date, text, text, jsonb, text) OWNER TO engage_owner;
+ALTER FUNCTION @extschema@.set_consent(text, boolean) OWNER TO engage_owner;
+ALTER FUNCTION @extschema@.remove_meeting_note(bigint, text) OWNER TO engage_owner;
+ALTER VIEW @extschema@.cohort_engagement OWNER TO engage_owner;
+ALTER VIEW @extschema@.meeting_note_index OWNER TO engage_owner;
+GRANT USAGE ON SCHEMA @extschema@ TO engage_owner;
+GRANT SELECT ON @extschema@.student, @extschema@.staff, @extschema@.tutoring, @extschema@.consent,
+                @extschema@.consent_latest, @extschema@.academic_year, @extschema@.exam_period,
+                @extschema@.meeting_note, @extschema@.cohort_week
+    TO engage_owner;
+GRANT INSERT ON @extschema@.consent, @extschema@.meeting_note, @extschema@.meeting_note_removal TO engage_owner;
+GRANT DELETE ON @extschema@.meeting_note TO engage_owner;
+GRANT EXECUTE ON FUNCTION @extschema@.app_viewer(), @extschema@.session_is_app() TO engage_owner;

@@ -135,17 +135,15 @@ CREATE TRIGGER consent_no_truncate
 -- database may number a decision: a loader who chose the number (OVERRIDING
 -- SYSTEM VALUE) could pin consent for good, or make later set_consent calls
 -- fail on a taken number.  Nor may a loader say who recorded it.  Rows
--- written by the extension's own functions (set_consent), or by a superuser
--- restoring a dump, keep theirs.
+-- written by the extension's own functions (set_consent, as engage_owner),
+-- or by a superuser restoring a dump, keep theirs.
 CREATE FUNCTION @extschema@.stamp_consent()
 RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF NOT pg_catalog.pg_has_role(current_user,
-                                  (SELECT c.relowner FROM pg_catalog.pg_class AS c WHERE c.oid = TG_RELID),
-                                  'MEMBER') THEN
+    IF NOT pg_catalog.pg_has_role(current_user, 'engage_owner', 'MEMBER') THEN
         NEW.consent_id := pg_catalog.nextval('@extschema@.consent_consent_id_seq');
         NEW.recorded_by := session_user;
     END IF;

@@ -13,6 +13,13 @@ BEGIN
             EXECUTE pg_catalog.format('CREATE ROLE %I NOLOGIN', r);
         END IF;
     END LOOP;
+    -- The owner's-rights functions and views run as engage_owner rather than
+    -- as the superuser who installed engage: nobody can log in as it or is a
+    -- member of it, and it holds only the grants those functions need.  It
+    -- reads past row-level security, as they must, by BYPASSRLS.
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'engage_owner') THEN
+        CREATE ROLE engage_owner NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT BYPASSRLS;
+    END IF;
 END
 $$;
 

@@ -81,6 +81,27 @@ GRANT EXECUTE ON FUNCTION @extschema@.set_consent(text, boolean),
                           @extschema@.visible_students()
     TO engage_admin;
 
+-- the owner's rights: engage_owner owns the functions and views that read
+-- past the rules for the caller, and may touch only what they touch
+ALTER FUNCTION @extschema@.viewer() OWNER TO engage_owner;
+ALTER FUNCTION @extschema@.visible_students() OWNER TO engage_owner;
+ALTER FUNCTION @extschema@.consenting_students() OWNER TO engage_owner;
+ALTER FUNCTION @extschema@.mark_students() OWNER TO engage_owner;
+ALTER FUNCTION @extschema@.require_student_or_tutor(text) OWNER TO engage_owner;
+ALTER FUNCTION @extschema@.record_meeting_note(text, date, text, text, jsonb, text) OWNER TO engage_owner;
+ALTER FUNCTION @extschema@.set_consent(text, boolean) OWNER TO engage_owner;
+ALTER FUNCTION @extschema@.remove_meeting_note(bigint, text) OWNER TO engage_owner;
+ALTER VIEW @extschema@.cohort_engagement OWNER TO engage_owner;
+ALTER VIEW @extschema@.meeting_note_index OWNER TO engage_owner;
+GRANT USAGE ON SCHEMA @extschema@ TO engage_owner;
+GRANT SELECT ON @extschema@.student, @extschema@.staff, @extschema@.tutoring, @extschema@.consent,
+                @extschema@.consent_latest, @extschema@.academic_year, @extschema@.exam_period,
+                @extschema@.meeting_note, @extschema@.cohort_week
+    TO engage_owner;
+GRANT INSERT ON @extschema@.consent, @extschema@.meeting_note, @extschema@.meeting_note_removal TO engage_owner;
+GRANT DELETE ON @extschema@.meeting_note TO engage_owner;
+GRANT EXECUTE ON FUNCTION @extschema@.app_viewer(), @extschema@.session_is_app() TO engage_owner;
+
 -- every policy says what it is for
 DO $$
 DECLARE

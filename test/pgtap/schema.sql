@@ -2,7 +2,7 @@
 -- is commented, that functions cannot be hijacked through search_path, and
 -- that pg_dump keeps every table of data.
 BEGIN;
-SELECT plan(19);
+SELECT plan(22);
 
 SELECT tables_are('engage', ARRAY[
     'college', 'academic_year', 'coefficients', 'student', 'staff', 'tutoring', 'consent',
@@ -98,8 +98,28 @@ $$, ARRAY['cohort_engagement', 'meeting_note_index'],
 SELECT set_eq($$
     SELECT r.rolname::text FROM pg_roles AS r
     WHERE has_table_privilege(r.oid, 'engage.meeting_note_index', 'SELECT') AND NOT r.rolsuper
-      AND r.rolname LIKE 'engage\_%'
+      AND r.rolname LIKE 'engage\_%' AND r.rolname <> 'engage_owner'
 $$, ARRAY['engage_admin'], 'only administrators read the note index');
+
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text FROM pg_proc AS p
+    WHERE p.pronamespace = 'engage'::regnamespace AND p.prosecdef
+      AND p.proowner <> 'engage_owner'::regrole
+    UNION ALL
+    SELECT c.relname FROM pg_class AS c
+    WHERE c.relnamespace = 'engage'::regnamespace AND c.relkind = 'v'
+      AND NOT coalesce('security_invoker=true' = ANY (c.reloptions), false)
+      AND c.relowner <> 'engage_owner'::regrole
+$$, 'every function and view with the owner''s rights is owned by engage_owner');
+
+SELECT is((SELECT ARRAY[rolcanlogin, rolsuper, rolcreaterole, rolcreatedb, rolinherit, rolbypassrls]
+           FROM pg_roles WHERE rolname = 'engage_owner'),
+          ARRAY[false, false, false, false, false, true],
+          'engage_owner cannot log in and is no superuser; it reads past row-level security only');
+
+SELECT is_empty($$
+    SELECT m.member::regrole::text FROM pg_auth_members AS m WHERE m.roleid = 'engage_owner'::regrole
+$$, 'nobody is a member of engage_owner, so nobody can SET ROLE to it');
 
 SELECT is_empty($$
     SELECT a.attname FROM pg_attribute AS a
