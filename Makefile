@@ -28,7 +28,7 @@ $(DATA_built): $(INSTALL_PARTS) $(EXTENSION).control
 	@{ printf -- '-- engage %s: generated from sql/install/*.sql; edit those parts.\n\n' '$(EXTVERSION)'; \
 	   for f in $(INSTALL_PARTS); do cat $$f; echo; done; } > $@
 
-.PHONY: deps demo test test-valgrind test-matrix postgres-versions bench bench-backfill
+.PHONY: deps demo test test-valgrind test-matrix test-package postgres-versions bench bench-backfill
 deps:
 	test/install-deps.sh
 
@@ -41,6 +41,11 @@ test: deps
 # The same suites with every backend under valgrind memcheck (slow: minutes).
 test-valgrind: deps
 	test/valgrind.sh
+
+# Builds the Debian package, installs it with dpkg and uses it in a fresh
+# cluster; this tree's build is installed again afterwards.
+test-package: deps
+	test/package.sh
 
 # The whole suite against every PostgreSQL installed here (Debian's and
 # those postgres-versions built), with a table of results.
