@@ -146,11 +146,138 @@ $$;
 COMMENT ON FUNCTION @extschema@.record_meeting_note(text, date, text, text, jsonb, text) IS
 'Records a meeting note about a student, written by the viewer, who must be the student or their current tutor. focus is routine or names the issue (at most 200 characters); discussed at most 20000 characters, summary at most 5000; actions is a JSON array of at most 50 {"action", "by"}. At most 60 notes an hour by one author. Returns the note id. Notes are append-only.';
 
+-- The nightly pipeline: one pass of C per student ------------------------------
+CREATE TYPE @extschema@.profile_day AS (
+    module_code      text,
+    day              date,
+    ele_minutes      double precision,
+    app_choices      integer,
+    career_events    integer,
+    ele_minutes_7d   double precision,
+    app_choices_7d   integer,
+    career_events_7d integer,
+    score            double precision
+);
+
+COMMENT ON TYPE @extschema@.profile_day IS
+'One row of a student''s daily profile: a day of the overall series (module_code NULL) or of a module''s, with the day''s figures, their sums over the 7 days ending on it, and the score; an element of the result of engage.daily_profile.';
+
+DO $$
+BEGIN
+    -- PostgreSQL 17 and later make the array type a member by themselves
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_depend
+                   WHERE classid = 'pg_catalog.pg_type'::regclass
+                     AND objid = '@extschema@._profile_day'::regtype
+                     AND refclassid = 'pg_catalog.pg_extension'::regclass
+                     AND deptype = 'e') THEN
+        ALTER EXTENSION engage ADD TYPE @extschema@._profile_day;
+    END IF;
+END
+$$;
+COMMENT ON TYPE @extschema@._profile_day IS 'Array of engage.profile_day: the result type of engage.daily_profile.';
+
+CREATE FUNCTION @extschema@.daily_profile_trans(internal, "char", timestamptz, text, date, date,
+                                               double precision, double precision, double precision,
+                                               date, date)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'engage_daily_profile_trans'
+LANGUAGE C STABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.daily_profile_trans(internal, "char", timestamptz, text, date, date, double precision, double precision, double precision, date, date) IS
+'Transition function of engage.daily_profile: collects one row of a student''s streams.';
+
+CREATE FUNCTION @extschema@.daily_profile_final(internal)
+RETURNS @extschema@.profile_day[]
+AS 'MODULE_PATHNAME', 'engage_daily_profile_final'
+LANGUAGE C STABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.daily_profile_final(internal) IS
+'Final function of engage.daily_profile: applies the ELE rule and computes every day''s figures, 7-day sums and score.';
+
+-- The rows' kinds: 'v' page view (ts, module_code), 'a' app choice (ts), 'c'
+-- attended careers event (day), 's' stored day (day, module_code or NULL,
+-- minutes x, app choices y, careers events z), 'm' enrolment (module_code,
+-- day to until), 'w' consent in force with weights (day to until; ele x,
+-- app y, events z).  Reads engage.idle_gap, engage.credit, engage.time_zone.
+CREATE AGGREGATE @extschema@.daily_profile(kind "char", ts timestamptz, module_code text,
+                                           day date, until date,
+                                           x double precision, y double precision, z double precision,
+                                           from_day date, to_day date) (
+    SFUNC     = @extschema@.daily_profile_trans,
+    STYPE     = internal,
+    SSPACE    = 16384,
+    FINALFUNC = @extschema@.daily_profile_final,
+    PARALLEL  = SAFE
+);
+
+COMMENT ON AGGREGATE @extschema@.daily_profile("char", timestamptz, text, date, date, double precision, double precision, double precision, date, date) IS
+'One student''s engagement profile from their streams in one pass: rows of kind v (page view), a (app choice), c (careers event), s (stored day), m (enrolment) and w (consent with weights) in; the days from from_day to to_day with consent in force out, overall and per enrolled module, with the 7-day sums and the score. NULL when no day has consent.';
+
+CREATE FUNCTION @extschema@.profile_range(from_day date, to_day date,
+                                          OUT first_day date, OUT from_ts timestamptz, OUT to_ts timestamptz)
+RETURNS record
+AS 'MODULE_PATHNAME', 'engage_profile_range'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.profile_range(date, date) IS
+'What engage.daily_profile reads to compute from_day to to_day from raw events: days from first_day (six days before from_day, for the 7-day windows), events from from_ts (local midnight of first_day) until to_ts (local midnight after to_day, plus engage.idle_gap for the last view''s credit).';
+
+CREATE FUNCTION @extschema@.local_midnight(day date)
+RETURNS timestamptz
+AS 'MODULE_PATHNAME', 'engage_local_midnight'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.local_midnight(date) IS
+'The instant a calendar day begins in the institution''s time zone (engage.time_zone): the lower bound of the instants whose engage.local_day is that day.';
+
+GRANT EXECUTE ON FUNCTION
+    @extschema@.daily_profile("char", timestamptz, text, date, date, double precision, double precision, double precision, date, date),
+    @extschema@.daily_profile_trans(internal, "char", timestamptz, text, date, date, double precision, double precision, double precision, date, date),
+    @extschema@.daily_profile_final(internal), @extschema@.profile_range(date, date),
+    @extschema@.local_midnight(date)
+    TO PUBLIC;
+
+-- The 7-day sums are stored beside the score.  Rows stored by 1.0 get them
+-- from the stored days before them (days without a row count as zero); a
+-- refresh over those days computes them again from the raw events.
+ALTER TABLE @extschema@.daily_engagement
+    ADD COLUMN ele_minutes_7d double precision,
+    ADD COLUMN app_choices_7d integer,
+    ADD COLUMN career_events_7d integer;
+UPDATE @extschema@.daily_engagement AS d
+SET ele_minutes_7d = w.ele, app_choices_7d = w.app, career_events_7d = w.events
+FROM (SELECT de.student_id, de.module_code, de.day,
+             sum(de.ele_minutes) OVER seven AS ele, sum(de.app_choices) OVER seven AS app,
+             sum(de.career_events) OVER seven AS events
+      FROM @extschema@.daily_engagement AS de
+      WINDOW seven AS (PARTITION BY de.student_id, de.module_code ORDER BY de.day
+                       RANGE BETWEEN '6 days' PRECEDING AND CURRENT ROW)) AS w
+WHERE w.student_id = d.student_id AND w.day = d.day AND w.module_code IS NOT DISTINCT FROM d.module_code;
+ALTER TABLE @extschema@.daily_engagement
+    ALTER COLUMN ele_minutes_7d SET NOT NULL,
+    ALTER COLUMN app_choices_7d SET NOT NULL,
+    ALTER COLUMN career_events_7d SET NOT NULL;
+COMMENT ON COLUMN @extschema@.daily_engagement.ele_minutes_7d IS 'ELE minutes over the 7 days ending on the day (days without consent count as zero).';
+COMMENT ON COLUMN @extschema@.daily_engagement.app_choices_7d IS 'App choices over the 7 days ending on the day.';
+COMMENT ON COLUMN @extschema@.daily_engagement.career_events_7d IS 'Careers events attended over the 7 days ending on the day.';
+
+CREATE OR REPLACE VIEW @extschema@.dashboard_engagement
+WITH (security_invoker = true) AS
+SELECT d.student_id, d.module_code, coalesce(m.title, 'All modules') AS module_title, d.day,
+       d.ele_minutes, d.app_choices, d.career_events, d.score,
+       d.ele_minutes_7d, d.app_choices_7d, d.career_events_7d
+FROM @extschema@.daily_engagement AS d
+LEFT JOIN @extschema@.module AS m ON m.module_code = d.module_code;
+COMMENT ON COLUMN @extschema@.dashboard_engagement.ele_minutes_7d IS 'ELE minutes over the 7 days ending on the day.';
+COMMENT ON COLUMN @extschema@.dashboard_engagement.app_choices_7d IS 'App choices over the 7 days ending on the day.';
+COMMENT ON COLUMN @extschema@.dashboard_engagement.career_events_7d IS 'Careers events attended over the 7 days ending on the day.';
+
 -- The tutee list shows the viewer's students, even to an administrator ------
 CREATE OR REPLACE VIEW @extschema@.my_students
 WITH (security_invoker = true) AS
 WITH today AS (
     SELECT @extschema@.today() AS day,
+           @extschema@.local_midnight(@extschema@.today() - 28) AS four_weeks_ago,
            (SELECT y.starts FROM @extschema@.academic_year AS y
             WHERE @extschema@.today() BETWEEN y.starts AND y.ends) AS year_starts,
            (SELECT @extschema@.visible_students()) AS visible,
@@ -179,9 +306,9 @@ CROSS JOIN today AS t
 LEFT JOIN LATERAL (
     SELECT round(100.0 * count(*) FILTER (WHERE a.status = 'present')
                  / nullif(count(*) FILTER (WHERE a.status <> 'authorised_absence'), 0), 1) AS rate_year,
-           round(100.0 * count(*) FILTER (WHERE a.status = 'present' AND a.starts_at >= t.day - 28)
+           round(100.0 * count(*) FILTER (WHERE a.status = 'present' AND a.starts_at >= t.four_weeks_ago)
                  / nullif(count(*) FILTER (WHERE a.status <> 'authorised_absence'
-                                             AND a.starts_at >= t.day - 28), 0), 1) AS rate_4wk,
+                                             AND a.starts_at >= t.four_weeks_ago), 0), 1) AS rate_4wk,
            (SELECT count(*) = 3 AND bool_and(r.status = 'absent')
             FROM (SELECT a3.status FROM @extschema@.attendance AS a3
                   WHERE a3.student_id = s.student_id AND a3.starts_at < pg_catalog.statement_timestamp()
@@ -189,7 +316,8 @@ LEFT JOIN LATERAL (
                   ORDER BY a3.starts_at DESC LIMIT 3) AS r) AS last_three_absent
     FROM @extschema@.attendance AS a
     WHERE a.student_id = s.student_id
-      AND a.starts_at >= t.year_starts AND a.starts_at < pg_catalog.statement_timestamp()
+      AND a.starts_at >= @extschema@.local_midnight(t.year_starts)
+      AND a.starts_at < pg_catalog.statement_timestamp()
 ) AS att ON true
 LEFT JOIN LATERAL (
     SELECT d.day, d.score,
@@ -198,9 +326,7 @@ LEFT JOIN LATERAL (
            (SELECT avg(p.score) FROM @extschema@.daily_engagement AS p
             WHERE p.student_id = s.student_id AND p.module_code IS NULL
               AND p.day BETWEEN d.day - 28 AND d.day - 1) AS mean_4wk,
-           (SELECT sum(p.ele_minutes) FROM @extschema@.daily_engagement AS p
-            WHERE p.student_id = s.student_id AND p.module_code IS NULL
-              AND p.day BETWEEN d.day - 6 AND d.day) AS ele_minutes_7d
+           d.ele_minutes_7d
     FROM @extschema@.daily_engagement AS d
     WHERE d.student_id = s.student_id AND d.module_code IS NULL AND d.day < t.day
     ORDER BY d.day DESC LIMIT 1
@@ -230,8 +356,7 @@ DECLARE
     started     timestamptz := pg_catalog.clock_timestamp();
     chunk_from  date;
     chunk_to    date;
-    lo_ts       timestamptz;
-    hi_ts       timestamptz;
+    r           record;
     n           bigint;
     written     bigint := 0;
     purged      bigint := 0;
@@ -301,107 +426,58 @@ BEGIN
     chunk_from := from_day;
     WHILE chunk_from <= to_day LOOP
         chunk_to := least(to_day, chunk_from + s.refresh_chunk_days - 1);
-        -- the score of chunk_from looks back six days; a view just before
-        -- midnight of chunk_to is credited up to the next view after it
-        lo_ts := (chunk_from - 6)::timestamp AT TIME ZONE s.time_zone;
-        hi_ts := (chunk_to + 1)::timestamp AT TIME ZONE s.time_zone;
+        r := @extschema@.profile_range(chunk_from, chunk_to);
 
         DELETE FROM @extschema@.daily_engagement AS de
         WHERE de.day BETWEEN chunk_from AND chunk_to;
 
+        -- each consenting student's streams, read by student through the
+        -- indexes that lead with student_id, go through engage.daily_profile
+        -- once; SQL only feeds and stores
         INSERT INTO @extschema@.daily_engagement
-            (student_id, module_code, day, ele_minutes, app_choices, career_events, score)
-        WITH year AS (
-            SELECT y.label, y.starts, y.ends
-            FROM @extschema@.academic_year AS y
-            WHERE y.starts <= chunk_to AND y.ends >= chunk_from - 6
-        ),
-        -- each day from chunk_from - 6 on which a student consents, with the
-        -- weights of that day's year
-        consenting_day AS MATERIALIZED (
-            SELECT cl.student_id, d::date AS day, cl.academic_year, cf.ele, cf.app, cf.events
-            FROM @extschema@.consent_latest AS cl
-            JOIN year AS y ON y.label = cl.academic_year
-            JOIN @extschema@.student AS st ON st.student_id = cl.student_id
-            JOIN @extschema@.coefficients AS cf
-              ON cf.college = st.college AND cf.academic_year = cl.academic_year
-            CROSS JOIN LATERAL pg_catalog.generate_series(greatest(y.starts, chunk_from - 6),
-                                                          least(y.ends, chunk_to),
-                                                          interval '1 day') AS d
-            WHERE cl.granted
-        ),
-        ele AS MATERIALIZED (
-            SELECT v.student_id, c.module_code, c.day, c.minutes
-            FROM (SELECT ev.student_id,
-                         @extschema@.ele_minutes(ev.ts, ev.module_code,
-                                                 s.idle_gap, s.credit, s.time_zone) AS credits
-                  FROM @extschema@.ele_event AS ev
-                  WHERE ev.ts >= lo_ts AND ev.ts < hi_ts + s.idle_gap
-                    AND ev.student_id IN (SELECT cd.student_id FROM consenting_day AS cd)
-                  GROUP BY ev.student_id) AS v
-            CROSS JOIN LATERAL pg_catalog.unnest(v.credits) AS c
-            JOIN consenting_day AS cd ON cd.student_id = v.student_id AND cd.day = c.day
-        ),
-        -- the student's activity on each consenting day
-        student_day AS MATERIALIZED (
-            SELECT cd.student_id, cd.day, cd.academic_year, cd.ele, cd.app, cd.events,
-                   e.minutes AS ele_minutes, a.n AS app_choices, k.n AS career_events
-            FROM consenting_day AS cd
-            -- summed in a fixed order: floating-point addition is not
-            -- associative, and the same day must give the same bits
-            -- whichever plan or range computed it
-            LEFT JOIN (SELECT ele.student_id, ele.day,
-                              sum(ele.minutes ORDER BY ele.module_code) AS minutes
-                       FROM ele GROUP BY 1, 2) AS e
-                   ON e.student_id = cd.student_id AND e.day = cd.day
-            LEFT JOIN (SELECT ap.student_id, (ap.ts AT TIME ZONE s.time_zone)::date AS day,
-                              count(*) AS n
-                       FROM @extschema@.app_event AS ap
-                       WHERE ap.ts >= lo_ts AND ap.ts < hi_ts
-                       GROUP BY 1, 2) AS a
-                   ON a.student_id = cd.student_id AND a.day = cd.day
-            LEFT JOIN (SELECT ce.student_id, ce.event_day AS day, count(*) AS n
-                       FROM @extschema@.career_event AS ce
-                       WHERE ce.attended AND ce.event_day BETWEEN chunk_from - 6 AND chunk_to
-                       GROUP BY 1, 2) AS k
-                   ON k.student_id = cd.student_id AND k.day = cd.day
-        ),
-        module_key AS (
-            SELECT DISTINCT en.student_id, en.module_code
-            FROM @extschema@.enrolment AS en
-            JOIN year AS y ON y.label = en.academic_year
-            WHERE en.student_id IN (SELECT cd.student_id FROM consenting_day AS cd)
-        ),
-        -- one series per student overall (module NULL) and per module taken;
-        -- app choices and career events belong to the student, so every
-        -- series of a student carries them, and only ELE minutes differ
-        series AS (
-            SELECT sd.student_id, NULL::text AS module_code,
-                   @extschema@.engagement_series(sd.day, sd.ele_minutes, sd.app_choices,
-                                                 sd.career_events, chunk_from, chunk_to) AS days
-            FROM student_day AS sd
-            GROUP BY sd.student_id
-            UNION ALL
-            SELECT mk.student_id, mk.module_code,
-                   @extschema@.engagement_series(sd.day, e.minutes, sd.app_choices,
-                                                 sd.career_events, chunk_from, chunk_to)
-            FROM module_key AS mk
-            JOIN student_day AS sd ON sd.student_id = mk.student_id
-            LEFT JOIN ele AS e
-                   ON e.student_id = mk.student_id AND e.module_code = mk.module_code
-                  AND e.day = sd.day
-            GROUP BY mk.student_id, mk.module_code
-        )
-        SELECT x.student_id, x.module_code, d.day, d.ele_minutes, d.app_choices, d.career_events,
-               @extschema@.score(d.ele_minutes_mean, d.app_choices_mean, d.career_events_mean,
-                                 sd.ele, sd.app, sd.events)
-        FROM series AS x
-        CROSS JOIN LATERAL pg_catalog.unnest(x.days) AS d
-        JOIN student_day AS sd ON sd.student_id = x.student_id AND sd.day = d.day
-        WHERE x.module_code IS NULL
-           OR EXISTS (SELECT FROM @extschema@.enrolment AS en
-                      WHERE en.student_id = x.student_id AND en.module_code = x.module_code
-                        AND en.academic_year = sd.academic_year);
+            (student_id, module_code, day, ele_minutes, app_choices, career_events, score,
+             ele_minutes_7d, app_choices_7d, career_events_7d)
+        SELECT st.student_id, p.module_code, p.day, p.ele_minutes, p.app_choices, p.career_events,
+               p.score, p.ele_minutes_7d, p.app_choices_7d, p.career_events_7d
+        FROM @extschema@.student AS st
+        CROSS JOIN LATERAL (
+            SELECT @extschema@.daily_profile(f.kind, f.ts, f.module_code, f.day, f.until,
+                                             f.x, f.y, f.z, chunk_from, chunk_to) AS days
+            FROM (
+                SELECT 'w'::"char" AS kind, NULL::timestamptz AS ts, NULL::text AS module_code,
+                       y.starts AS day, y.ends AS until, cf.ele AS x, cf.app AS y, cf.events AS z
+                FROM @extschema@.consent_latest AS cl
+                JOIN @extschema@.academic_year AS y ON y.label = cl.academic_year
+                JOIN @extschema@.coefficients AS cf
+                  ON cf.college = st.college AND cf.academic_year = cl.academic_year
+                WHERE cl.student_id = st.student_id AND cl.granted
+                  AND y.starts <= chunk_to AND y.ends >= r.first_day
+                UNION ALL
+                SELECT 'm', NULL, en.module_code, y.starts, y.ends, NULL, NULL, NULL
+                FROM @extschema@.enrolment AS en
+                JOIN @extschema@.academic_year AS y ON y.label = en.academic_year
+                WHERE en.student_id = st.student_id
+                  AND y.starts <= chunk_to AND y.ends >= r.first_day
+                UNION ALL
+                SELECT 'v', ev.ts, ev.module_code, NULL, NULL, NULL, NULL, NULL
+                FROM @extschema@.ele_event AS ev
+                WHERE ev.student_id = st.student_id AND ev.ts >= r.from_ts AND ev.ts < r.to_ts
+                UNION ALL
+                SELECT 'a', ap.ts, NULL, NULL, NULL, NULL, NULL, NULL
+                FROM @extschema@.app_event AS ap
+                WHERE ap.student_id = st.student_id AND ap.ts >= r.from_ts AND ap.ts < r.to_ts
+                UNION ALL
+                SELECT 'c', NULL, NULL, ce.event_day, NULL, NULL, NULL, NULL
+                FROM @extschema@.career_event AS ce
+                WHERE ce.student_id = st.student_id AND ce.attended
+                  AND ce.event_day BETWEEN r.first_day AND chunk_to
+            ) AS f
+        ) AS k
+        CROSS JOIN LATERAL pg_catalog.unnest(k.days) AS p
+        WHERE EXISTS (SELECT FROM @extschema@.consent_latest AS cl
+                      JOIN @extschema@.academic_year AS y ON y.label = cl.academic_year
+                      WHERE cl.student_id = st.student_id AND cl.granted
+                        AND y.starts <= chunk_to AND y.ends >= chunk_from);
 
         GET DIAGNOSTICS n = ROW_COUNT;
         written := written + n;
@@ -429,12 +505,13 @@ BEGIN
         WHERE pg_catalog.date_trunc('week', d.day)::date = ANY (weeks)
         GROUP BY 1, 2, 3, 4, 5
     ), attendance AS (
-        SELECT a.student_id, a.module_code, pg_catalog.date_trunc('week', a.starts_at AT TIME ZONE s.time_zone)::date AS week,
+        SELECT a.student_id, a.module_code,
+               pg_catalog.date_trunc('week', @extschema@.local_day(a.starts_at))::date AS week,
                count(*) FILTER (WHERE a.status = 'present') AS present,
                count(*) FILTER (WHERE a.status <> 'authorised_absence') AS counted
         FROM @extschema@.attendance AS a
-        WHERE a.starts_at >= (SELECT min(w) FROM pg_catalog.unnest(weeks) AS w)::timestamp AT TIME ZONE s.time_zone
-          AND a.starts_at < ((SELECT max(w) FROM pg_catalog.unnest(weeks) AS w) + 7)::timestamp AT TIME ZONE s.time_zone
+        WHERE a.starts_at >= @extschema@.local_midnight((SELECT min(w) FROM pg_catalog.unnest(weeks) AS w))
+          AND a.starts_at < @extschema@.local_midnight((SELECT max(w) FROM pg_catalog.unnest(weeks) AS w) + 7)
         GROUP BY 1, 2, 3
     ), grouped AS (
         SELECT w.college, w.programme, w.module_code, w.week,

@@ -20,7 +20,7 @@
 #include "utils/timestamp.h"
 
 char	   *engage_time_zone = NULL;
-static pg_tz *engage_tz = NULL;	/* engage.time_zone, looked up */
+pg_tz	   *engage_tz = NULL;
 
 /* When the latest query of this backend started (0: none since loading). */
 static TimestampTz query_started = 0;
@@ -97,6 +97,19 @@ EngageLocalDate(TimestampTz ts, pg_tz *tz, int *offset)
 	return day;
 }
 
+/* The UTC instant at which a local calendar day begins. */
+TimestampTz
+EngageLocalMidnight(DateADT day, pg_tz *tz)
+{
+	struct pg_tm tm;
+	int			offset;
+
+	memset(&tm, 0, sizeof(tm));
+	j2date(day + POSTGRES_EPOCH_JDATE, &tm.tm_year, &tm.tm_mon, &tm.tm_mday);
+	offset = DetermineTimeZoneOffset(&tm, tz);
+	return (TimestampTz) day * USECS_PER_DAY + (TimestampTz) offset * USECS_PER_SEC;
+}
+
 /* The calendar day of an instant in engage.time_zone; infinities stay infinite. */
 static DateADT
 EngageLocalDay(TimestampTz ts)
@@ -118,6 +131,17 @@ Datum
 engage_local_day(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_DATEADT(EngageLocalDay(PG_GETARG_TIMESTAMPTZ(0)));
+}
+
+PG_FUNCTION_INFO_V1(engage_local_midnight);
+Datum
+engage_local_midnight(PG_FUNCTION_ARGS)
+{
+	DateADT		day = PG_GETARG_DATEADT(0);
+
+	if (DATE_NOT_FINITE(day))
+		PG_RETURN_TIMESTAMPTZ(DATE_IS_NOBEGIN(day) ? DT_NOBEGIN : DT_NOEND);
+	PG_RETURN_TIMESTAMPTZ(EngageLocalMidnight(day, engage_tz));
 }
 
 /*

@@ -13,6 +13,7 @@
 
 /* engage.time_zone: the institution's time zone, which defines a day */
 extern char *engage_time_zone;
+extern pg_tz *engage_tz;		/* the zone it names, looked up */
 
 /* Registers engage.time_zone. */
 extern void DayDefineSetting(void);
@@ -22,5 +23,8 @@ extern void DayQueryStarted(void);
 
 /* The local calendar day of a finite instant, and the UTC offset then. */
 extern DateADT EngageLocalDate(TimestampTz ts, pg_tz *tz, int *offset);
+
+/* The UTC instant at which a local calendar day begins. */
+extern TimestampTz EngageLocalMidnight(DateADT day, pg_tz *tz);
 
 #endif							/* ENGAGE_DAY_H */

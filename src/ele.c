@@ -42,15 +42,6 @@ typedef struct EleDayCache
 	DateADT		day;
 } EleDayCache;
 
-/* Minutes credited to one module on one day, in microseconds. */
-typedef struct EleCredit
-{
-	int32		module;
-	DateADT		day;
-	int64		usec;
-	int64		next;			/* the module's next credit, or -1 */
-} EleCredit;
-
 /* The credits in the order they were emitted, chained per module. */
 typedef struct EleCreditList
 {
@@ -134,7 +125,7 @@ EleParamsFromArgs(FunctionCallInfo fcinfo, const EleState *state, EleParams *par
 }
 
 /* Reads the parameters of the two-argument form from the engage.* settings. */
-static void
+void
 EleParamsFromSettings(EleParams *params)
 {
 	memset(params, 0, sizeof(EleParams));
@@ -159,7 +150,7 @@ EleCheckSameParams(const EleParams *a, const EleParams *b)
 }
 
 /* Makes an empty state in the aggregate's memory context. */
-static EleState *
+EleState *
 EleStateCreate(MemoryContext ctx, const EleParams *params)
 {
 	EleState   *state = MemoryContextAllocZero(ctx, sizeof(EleState));
@@ -234,7 +225,7 @@ EleRebuildSlots(EleState *state, int32 nslots)
 }
 
 /* Finds the index of a module name, adding the name if it is new. */
-static int32
+int32
 EleModuleIndex(EleState *state, const char *name, int32 len)
 {
 	uint32		mask;
@@ -278,21 +269,6 @@ EleModuleIndex(EleState *state, const char *name, int32 len)
 	else
 		EleSlotInsert(state, idx);
 	return state->lastModule = idx;
-}
-
-/* Appends one view, growing the array geometrically. */
-static inline void
-EleAddView(EleState *state, TimestampTz ts, int32 module)
-{
-	if (state->nviews == state->maxviews)
-	{
-		state->maxviews *= 2;
-		state->views = repalloc_huge(state->views,
-									 state->maxviews * sizeof(EleView));
-	}
-	state->views[state->nviews].ts = ts;
-	state->views[state->nviews].module = module;
-	state->nviews++;
 }
 
 /* The shared body of both transition functions. */
@@ -443,7 +419,7 @@ EleSortViews(EleState *state)
  * and views sorted by time.  Only the order changes, never the content, so
  * a later transition or final call sees the same group of views.
  */
-static void
+void
 EleNormalize(EleState *state)
 {
 	bool		modules_sorted = true;
@@ -484,19 +460,6 @@ EleNormalize(EleState *state)
 		EleSortViews(state);
 }
 
-/* The UTC instant at which a local calendar day begins. */
-static TimestampTz
-EleLocalMidnight(DateADT day, pg_tz *tz)
-{
-	struct pg_tm tm;
-	int			offset;
-
-	memset(&tm, 0, sizeof(tm));
-	j2date(day + POSTGRES_EPOCH_JDATE, &tm.tm_year, &tm.tm_mon, &tm.tm_mday);
-	offset = DetermineTimeZoneOffset(&tm, tz);
-	return (TimestampTz) day * USECS_PER_DAY + (TimestampTz) offset * USECS_PER_SEC;
-}
-
 /*
  * The local calendar day of a view.  Consecutive views mostly share a day,
  * so the UTC bounds of the last day are kept; a day with a change of UTC
@@ -516,8 +479,8 @@ EleDayOf(EleDayCache *cache, TimestampTz ts)
 
 	day = EngageLocalDate(ts, cache->tz, &offset);
 	cache->day = day;
-	cache->start = EleLocalMidnight(day, cache->tz);
-	cache->end = EleLocalMidnight(day + 1, cache->tz);
+	cache->start = EngageLocalMidnight(day, cache->tz);
+	cache->end = EngageLocalMidnight(day + 1, cache->tz);
 	if (cache->start > ts || cache->end <= ts ||
 		EngageLocalDate(cache->start, cache->tz, &start_offset) != day ||
 		EngageLocalDate(cache->end - 1, cache->tz, &end_offset) != day ||
@@ -560,7 +523,7 @@ EleEmit(EleCreditList *list, int32 module, DateADT day, int64 usec)
  * module's chain of credits is in day order.  Returns the credits ordered by
  * module, then day, without sorting: module index order is name order.
  */
-static EleCredit *
+EleCredit *
 EleCredits(EleState *state, int64 *ncredits)
 {
 	const EleView *views = state->views;

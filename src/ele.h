@@ -8,6 +8,7 @@
 #include "engage.h"
 
 #include "datatype/timestamp.h"
+#include "utils/date.h"
 #include "pgtime.h"
 
 /* Module index of a page that belongs to no module. */
@@ -66,5 +67,38 @@ typedef struct EleState
 	int32		nslots;			/* a power of two, at least twice nmodules */
 	int32		lastModule;		/* module of the previous row, checked first */
 } EleState;
+
+/* Minutes credited to one module on one day, in microseconds. */
+typedef struct EleCredit
+{
+	int32		module;
+	DateADT		day;
+	int64		usec;
+	int64		next;			/* the module's next credit, or -1 */
+} EleCredit;
+
+/* Appends one view, growing the array geometrically. */
+static inline void
+EleAddView(EleState *state, TimestampTz ts, int32 module)
+{
+	if (state->nviews == state->maxviews)
+	{
+		state->maxviews *= 2;
+		state->views = repalloc_huge(state->views,
+									 state->maxviews * sizeof(EleView));
+	}
+	state->views[state->nviews].ts = ts;
+	state->views[state->nviews].module = module;
+	state->nviews++;
+}
+
+/* What engage's daily profile reuses of the rule (src/profile.c). */
+extern void EleParamsFromSettings(EleParams *params);
+extern EleState *EleStateCreate(MemoryContext ctx, const EleParams *params);
+extern int32 EleModuleIndex(EleState *state, const char *name, int32 len);
+/* Sorts modules by name (index order is then name order) and views by time. */
+extern void EleNormalize(EleState *state);
+/* The credits of the sorted views, ordered by module, then day. */
+extern EleCredit *EleCredits(EleState *state, int64 *ncredits);
 
 #endif							/* ENGAGE_ELE_H */

@@ -355,7 +355,10 @@ CREATE TABLE @extschema@.daily_engagement (
     ele_minutes   double precision NOT NULL,
     app_choices   integer NOT NULL,
     career_events integer NOT NULL,
-    score         double precision NOT NULL
+    score         double precision NOT NULL,
+    ele_minutes_7d   double precision NOT NULL,
+    app_choices_7d   integer NOT NULL,
+    career_events_7d integer NOT NULL
 );
 CREATE UNIQUE INDEX daily_engagement_key
     ON @extschema@.daily_engagement (student_id, day, (COALESCE(module_code, '')));
@@ -368,6 +371,9 @@ COMMENT ON COLUMN @extschema@.daily_engagement.ele_minutes IS 'ELE minutes credi
 COMMENT ON COLUMN @extschema@.daily_engagement.app_choices IS 'Student-app menu choices made on the day.';
 COMMENT ON COLUMN @extschema@.daily_engagement.career_events IS 'Careers events attended on the day.';
 COMMENT ON COLUMN @extschema@.daily_engagement.score IS 'Engagement score: the 7-day moving average of the daily points as of the day.';
+COMMENT ON COLUMN @extschema@.daily_engagement.ele_minutes_7d IS 'ELE minutes over the 7 days ending on the day (days without consent count as zero).';
+COMMENT ON COLUMN @extschema@.daily_engagement.app_choices_7d IS 'App choices over the 7 days ending on the day.';
+COMMENT ON COLUMN @extschema@.daily_engagement.career_events_7d IS 'Careers events attended over the 7 days ending on the day.';
 
 CREATE TABLE @extschema@.cohort_week (
     college         text NOT NULL REFERENCES @extschema@.college,

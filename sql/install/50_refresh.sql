@@ -23,6 +23,14 @@ LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.local_day(timestamptz) IS
 'The calendar day of an instant in the institution''s time zone (engage.time_zone), whatever the session''s TimeZone.';
 
+CREATE FUNCTION @extschema@.local_midnight(day date)
+RETURNS timestamptz
+AS 'MODULE_PATHNAME', 'engage_local_midnight'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.local_midnight(date) IS
+'The instant a calendar day begins in the institution''s time zone (engage.time_zone): the lower bound of the instants whose engage.local_day is that day.';
+
 -- The statement's start, not the transaction's: a transaction held open
 -- past midnight must not keep yesterday's rules.
 CREATE FUNCTION @extschema@.today()
@@ -54,8 +62,7 @@ DECLARE
     started     timestamptz := pg_catalog.clock_timestamp();
     chunk_from  date;
     chunk_to    date;
-    lo_ts       timestamptz;
-    hi_ts       timestamptz;
+    r           record;
     n           bigint;
     written     bigint := 0;
     purged      bigint := 0;
@@ -125,107 +132,58 @@ BEGIN
     chunk_from := from_day;
     WHILE chunk_from <= to_day LOOP
         chunk_to := least(to_day, chunk_from + s.refresh_chunk_days - 1);
-        -- the score of chunk_from looks back six days; a view just before
-        -- midnight of chunk_to is credited up to the next view after it
-        lo_ts := (chunk_from - 6)::timestamp AT TIME ZONE s.time_zone;
-        hi_ts := (chunk_to + 1)::timestamp AT TIME ZONE s.time_zone;
+        r := @extschema@.profile_range(chunk_from, chunk_to);
 
         DELETE FROM @extschema@.daily_engagement AS de
         WHERE de.day BETWEEN chunk_from AND chunk_to;
 
+        -- each consenting student's streams, read by student through the
+        -- indexes that lead with student_id, go through engage.daily_profile
+        -- once; SQL only feeds and stores
         INSERT INTO @extschema@.daily_engagement
-            (student_id, module_code, day, ele_minutes, app_choices, career_events, score)
-        WITH year AS (
-            SELECT y.label, y.starts, y.ends
-            FROM @extschema@.academic_year AS y
-            WHERE y.starts <= chunk_to AND y.ends >= chunk_from - 6
-        ),
-        -- each day from chunk_from - 6 on which a student consents, with the
-        -- weights of that day's year
-        consenting_day AS MATERIALIZED (
-            SELECT cl.student_id, d::date AS day, cl.academic_year, cf.ele, cf.app, cf.events
-            FROM @extschema@.consent_latest AS cl
-            JOIN year AS y ON y.label = cl.academic_year
-            JOIN @extschema@.student AS st ON st.student_id = cl.student_id
-            JOIN @extschema@.coefficients AS cf
-              ON cf.college = st.college AND cf.academic_year = cl.academic_year
-            CROSS JOIN LATERAL pg_catalog.generate_series(greatest(y.starts, chunk_from - 6),
-                                                          least(y.ends, chunk_to),
-                                                          interval '1 day') AS d
-            WHERE cl.granted
-        ),
-        ele AS MATERIALIZED (
-            SELECT v.student_id, c.module_code, c.day, c.minutes
-            FROM (SELECT ev.student_id,
-                         @extschema@.ele_minutes(ev.ts, ev.module_code,
-                                                 s.idle_gap, s.credit, s.time_zone) AS credits
-                  FROM @extschema@.ele_event AS ev
-                  WHERE ev.ts >= lo_ts AND ev.ts < hi_ts + s.idle_gap
-                    AND ev.student_id IN (SELECT cd.student_id FROM consenting_day AS cd)
-                  GROUP BY ev.student_id) AS v
-            CROSS JOIN LATERAL pg_catalog.unnest(v.credits) AS c
-            JOIN consenting_day AS cd ON cd.student_id = v.student_id AND cd.day = c.day
-        ),
-        -- the student's activity on each consenting day
-        student_day AS MATERIALIZED (
-            SELECT cd.student_id, cd.day, cd.academic_year, cd.ele, cd.app, cd.events,
-                   e.minutes AS ele_minutes, a.n AS app_choices, k.n AS career_events
-            FROM consenting_day AS cd
-            -- summed in a fixed order: floating-point addition is not
-            -- associative, and the same day must give the same bits
-            -- whichever plan or range computed it
-            LEFT JOIN (SELECT ele.student_id, ele.day,
-                              sum(ele.minutes ORDER BY ele.module_code) AS minutes
-                       FROM ele GROUP BY 1, 2) AS e
-                   ON e.student_id = cd.student_id AND e.day = cd.day
-            LEFT JOIN (SELECT ap.student_id, (ap.ts AT TIME ZONE s.time_zone)::date AS day,
-                              count(*) AS n
-                       FROM @extschema@.app_event AS ap
-                       WHERE ap.ts >= lo_ts AND ap.ts < hi_ts
-                       GROUP BY 1, 2) AS a
-                   ON a.student_id = cd.student_id AND a.day = cd.day
-            LEFT JOIN (SELECT ce.student_id, ce.event_day AS day, count(*) AS n
-                       FROM @extschema@.career_event AS ce
-                       WHERE ce.attended AND ce.event_day BETWEEN chunk_from - 6 AND chunk_to
-                       GROUP BY 1, 2) AS k
-                   ON k.student_id = cd.student_id AND k.day = cd.day
-        ),
-        module_key AS (
-            SELECT DISTINCT en.student_id, en.module_code
-            FROM @extschema@.enrolment AS en
-            JOIN year AS y ON y.label = en.academic_year
-            WHERE en.student_id IN (SELECT cd.student_id FROM consenting_day AS cd)
-        ),
-        -- one series per student overall (module NULL) and per module taken;
-        -- app choices and career events belong to the student, so every
-        -- series of a student carries them, and only ELE minutes differ
-        series AS (
-            SELECT sd.student_id, NULL::text AS module_code,
-                   @extschema@.engagement_series(sd.day, sd.ele_minutes, sd.app_choices,
-                                                 sd.career_events, chunk_from, chunk_to) AS days
-            FROM student_day AS sd
-            GROUP BY sd.student_id
-            UNION ALL
-            SELECT mk.student_id, mk.module_code,
-                   @extschema@.engagement_series(sd.day, e.minutes, sd.app_choices,
-                                                 sd.career_events, chunk_from, chunk_to)
-            FROM module_key AS mk
-            JOIN student_day AS sd ON sd.student_id = mk.student_id
-            LEFT JOIN ele AS e
-                   ON e.student_id = mk.student_id AND e.module_code = mk.module_code
-                  AND e.day = sd.day
-            GROUP BY mk.student_id, mk.module_code
-        )
-        SELECT x.student_id, x.module_code, d.day, d.ele_minutes, d.app_choices, d.career_events,
-               @extschema@.score(d.ele_minutes_mean, d.app_choices_mean, d.career_events_mean,
-                                 sd.ele, sd.app, sd.events)
-        FROM series AS x
-        CROSS JOIN LATERAL pg_catalog.unnest(x.days) AS d
-        JOIN student_day AS sd ON sd.student_id = x.student_id AND sd.day = d.day
-        WHERE x.module_code IS NULL
-           OR EXISTS (SELECT FROM @extschema@.enrolment AS en
-                      WHERE en.student_id = x.student_id AND en.module_code = x.module_code
-                        AND en.academic_year = sd.academic_year);
+            (student_id, module_code, day, ele_minutes, app_choices, career_events, score,
+             ele_minutes_7d, app_choices_7d, career_events_7d)
+        SELECT st.student_id, p.module_code, p.day, p.ele_minutes, p.app_choices, p.career_events,
+               p.score, p.ele_minutes_7d, p.app_choices_7d, p.career_events_7d
+        FROM @extschema@.student AS st
+        CROSS JOIN LATERAL (
+            SELECT @extschema@.daily_profile(f.kind, f.ts, f.module_code, f.day, f.until,
+                                             f.x, f.y, f.z, chunk_from, chunk_to) AS days
+            FROM (
+                SELECT 'w'::"char" AS kind, NULL::timestamptz AS ts, NULL::text AS module_code,
+                       y.starts AS day, y.ends AS until, cf.ele AS x, cf.app AS y, cf.events AS z
+                FROM @extschema@.consent_latest AS cl
+                JOIN @extschema@.academic_year AS y ON y.label = cl.academic_year
+                JOIN @extschema@.coefficients AS cf
+                  ON cf.college = st.college AND cf.academic_year = cl.academic_year
+                WHERE cl.student_id = st.student_id AND cl.granted
+                  AND y.starts <= chunk_to AND y.ends >= r.first_day
+                UNION ALL
+                SELECT 'm', NULL, en.module_code, y.starts, y.ends, NULL, NULL, NULL
+                FROM @extschema@.enrolment AS en
+                JOIN @extschema@.academic_year AS y ON y.label = en.academic_year
+                WHERE en.student_id = st.student_id
+                  AND y.starts <= chunk_to AND y.ends >= r.first_day
+                UNION ALL
+                SELECT 'v', ev.ts, ev.module_code, NULL, NULL, NULL, NULL, NULL
+                FROM @extschema@.ele_event AS ev
+                WHERE ev.student_id = st.student_id AND ev.ts >= r.from_ts AND ev.ts < r.to_ts
+                UNION ALL
+                SELECT 'a', ap.ts, NULL, NULL, NULL, NULL, NULL, NULL
+                FROM @extschema@.app_event AS ap
+                WHERE ap.student_id = st.student_id AND ap.ts >= r.from_ts AND ap.ts < r.to_ts
+                UNION ALL
+                SELECT 'c', NULL, NULL, ce.event_day, NULL, NULL, NULL, NULL
+                FROM @extschema@.career_event AS ce
+                WHERE ce.student_id = st.student_id AND ce.attended
+                  AND ce.event_day BETWEEN r.first_day AND chunk_to
+            ) AS f
+        ) AS k
+        CROSS JOIN LATERAL pg_catalog.unnest(k.days) AS p
+        WHERE EXISTS (SELECT FROM @extschema@.consent_latest AS cl
+                      JOIN @extschema@.academic_year AS y ON y.label = cl.academic_year
+                      WHERE cl.student_id = st.student_id AND cl.granted
+                        AND y.starts <= chunk_to AND y.ends >= chunk_from);
 
         GET DIAGNOSTICS n = ROW_COUNT;
         written := written + n;
@@ -253,12 +211,13 @@ BEGIN
         WHERE pg_catalog.date_trunc('week', d.day)::date = ANY (weeks)
         GROUP BY 1, 2, 3, 4, 5
     ), attendance AS (
-        SELECT a.student_id, a.module_code, pg_catalog.date_trunc('week', a.starts_at AT TIME ZONE s.time_zone)::date AS week,
+        SELECT a.student_id, a.module_code,
+               pg_catalog.date_trunc('week', @extschema@.local_day(a.starts_at))::date AS week,
                count(*) FILTER (WHERE a.status = 'present') AS present,
                count(*) FILTER (WHERE a.status <> 'authorised_absence') AS counted
         FROM @extschema@.attendance AS a
-        WHERE a.starts_at >= (SELECT min(w) FROM pg_catalog.unnest(weeks) AS w)::timestamp AT TIME ZONE s.time_zone
-          AND a.starts_at < ((SELECT max(w) FROM pg_catalog.unnest(weeks) AS w) + 7)::timestamp AT TIME ZONE s.time_zone
+        WHERE a.starts_at >= @extschema@.local_midnight((SELECT min(w) FROM pg_catalog.unnest(weeks) AS w))
+          AND a.starts_at < @extschema@.local_midnight((SELECT max(w) FROM pg_catalog.unnest(weeks) AS w) + 7)
         GROUP BY 1, 2, 3
     ), grouped AS (
         SELECT w.college, w.programme, w.module_code, w.week,

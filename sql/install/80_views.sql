@@ -11,6 +11,7 @@ CREATE VIEW @extschema@.my_students
 WITH (security_invoker = true) AS
 WITH today AS (
     SELECT @extschema@.today() AS day,
+           @extschema@.local_midnight(@extschema@.today() - 28) AS four_weeks_ago,
            (SELECT y.starts FROM @extschema@.academic_year AS y
             WHERE @extschema@.today() BETWEEN y.starts AND y.ends) AS year_starts,
            (SELECT @extschema@.visible_students()) AS visible,
@@ -39,9 +40,9 @@ CROSS JOIN today AS t
 LEFT JOIN LATERAL (
     SELECT round(100.0 * count(*) FILTER (WHERE a.status = 'present')
                  / nullif(count(*) FILTER (WHERE a.status <> 'authorised_absence'), 0), 1) AS rate_year,
-           round(100.0 * count(*) FILTER (WHERE a.status = 'present' AND a.starts_at >= t.day - 28)
+           round(100.0 * count(*) FILTER (WHERE a.status = 'present' AND a.starts_at >= t.four_weeks_ago)
                  / nullif(count(*) FILTER (WHERE a.status <> 'authorised_absence'
-                                             AND a.starts_at >= t.day - 28), 0), 1) AS rate_4wk,
+                                             AND a.starts_at >= t.four_weeks_ago), 0), 1) AS rate_4wk,
            (SELECT count(*) = 3 AND bool_and(r.status = 'absent')
             FROM (SELECT a3.status FROM @extschema@.attendance AS a3
                   WHERE a3.student_id = s.student_id AND a3.starts_at < pg_catalog.statement_timestamp()
@@ -49,7 +50,8 @@ LEFT JOIN LATERAL (
                   ORDER BY a3.starts_at DESC LIMIT 3) AS r) AS last_three_absent
     FROM @extschema@.attendance AS a
     WHERE a.student_id = s.student_id
-      AND a.starts_at >= t.year_starts AND a.starts_at < pg_catalog.statement_timestamp()
+      AND a.starts_at >= @extschema@.local_midnight(t.year_starts)
+      AND a.starts_at < pg_catalog.statement_timestamp()
 ) AS att ON true
 LEFT JOIN LATERAL (
     SELECT d.day, d.score,
@@ -58,9 +60,7 @@ LEFT JOIN LATERAL (
            (SELECT avg(p.score) FROM @extschema@.daily_engagement AS p
             WHERE p.student_id = s.student_id AND p.module_code IS NULL
               AND p.day BETWEEN d.day - 28 AND d.day - 1) AS mean_4wk,
-           (SELECT sum(p.ele_minutes) FROM @extschema@.daily_engagement AS p
-            WHERE p.student_id = s.student_id AND p.module_code IS NULL
-              AND p.day BETWEEN d.day - 6 AND d.day) AS ele_minutes_7d
+           d.ele_minutes_7d
     FROM @extschema@.daily_engagement AS d
     WHERE d.student_id = s.student_id AND d.module_code IS NULL AND d.day < t.day
     ORDER BY d.day DESC LIMIT 1
@@ -145,7 +145,8 @@ COMMENT ON COLUMN @extschema@.dashboard_attendance.module_rate IS 'Percentage at
 CREATE VIEW @extschema@.dashboard_engagement
 WITH (security_invoker = true) AS
 SELECT d.student_id, d.module_code, coalesce(m.title, 'All modules') AS module_title, d.day,
-       d.ele_minutes, d.app_choices, d.career_events, d.score
+       d.ele_minutes, d.app_choices, d.career_events, d.score,
+       d.ele_minutes_7d, d.app_choices_7d, d.career_events_7d
 FROM @extschema@.daily_engagement AS d
 LEFT JOIN @extschema@.module AS m ON m.module_code = d.module_code;
 
@@ -159,6 +160,9 @@ COMMENT ON COLUMN @extschema@.dashboard_engagement.ele_minutes IS 'ELE minutes t
 COMMENT ON COLUMN @extschema@.dashboard_engagement.app_choices IS 'Student-app choices that day.';
 COMMENT ON COLUMN @extschema@.dashboard_engagement.career_events IS 'Careers events attended that day.';
 COMMENT ON COLUMN @extschema@.dashboard_engagement.score IS 'Engagement score (7-day moving average).';
+COMMENT ON COLUMN @extschema@.dashboard_engagement.ele_minutes_7d IS 'ELE minutes over the 7 days ending on the day.';
+COMMENT ON COLUMN @extschema@.dashboard_engagement.app_choices_7d IS 'App choices over the 7 days ending on the day.';
+COMMENT ON COLUMN @extschema@.dashboard_engagement.career_events_7d IS 'Careers events attended over the 7 days ending on the day.';
 
 CREATE VIEW @extschema@.dashboard_employability
 WITH (security_invoker = true) AS

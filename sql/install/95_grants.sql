@@ -24,6 +24,10 @@ GRANT EXECUTE ON FUNCTION
     @extschema@.engagement_series_trans(internal, date, double precision, bigint, bigint, date, date),
     @extschema@.engagement_series_final(internal),
     @extschema@.score(double precision, double precision, double precision, double precision, double precision, double precision),
+    @extschema@.daily_profile("char", timestamptz, text, date, date, double precision, double precision, double precision, date, date),
+    @extschema@.daily_profile_trans(internal, "char", timestamptz, text, date, date, double precision, double precision, double precision, date, date),
+    @extschema@.daily_profile_final(internal), @extschema@.profile_range(date, date),
+    @extschema@.local_midnight(date),
     @extschema@.settings(), @extschema@.local_day(timestamptz), @extschema@.today(),
     @extschema@.current_academic_year(),
     @extschema@.in_exam_period()

@@ -48,7 +48,7 @@ FROM unnest(ARRAY['S1', 'S2', 'S3', 'S4']) AS s, generate_series(1, 5) AS i;
 INSERT INTO engage.employability (student_id, academic_year, readiness_stage)
 SELECT s, engage.current_academic_year(), 'plan' FROM unnest(ARRAY['S1', 'S2', 'S3', 'S4']) AS s;
 INSERT INTO engage.daily_engagement
-SELECT s, m, d - i, 10, 1, 0, 5 FROM today, unnest(ARRAY['S1', 'S2', 'S3', 'S4']) AS s,
+SELECT s, m, d - i, 10, 1, 0, 5, 10 * (4 - i), 4 - i, 0 FROM today, unnest(ARRAY['S1', 'S2', 'S3', 'S4']) AS s,
        unnest(ARRAY[NULL, 'BIO1001']) AS m, generate_series(1, 3) AS i;
 INSERT INTO engage.meeting_note (student_id, author_id, met_on, focus, discussed, summary)
 SELECT s, 'T1', d - 10, 'routine', 'Settling in', 'Fine' FROM today, unnest(ARRAY['S1', 'S2', 'S3']) AS s;
