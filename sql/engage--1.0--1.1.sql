@@ -272,6 +272,33 @@ COMMENT ON COLUMN @extschema@.dashboard_engagement.ele_minutes_7d IS 'ELE minute
 COMMENT ON COLUMN @extschema@.dashboard_engagement.app_choices_7d IS 'App choices over the 7 days ending on the day.';
 COMMENT ON COLUMN @extschema@.dashboard_engagement.career_events_7d IS 'Careers events attended over the 7 days ending on the day.';
 
+-- daily_engagement is computed from tables that hold the foreign keys; it
+-- holds none, and deleting a student or module deletes its computed rows
+ALTER TABLE @extschema@.daily_engagement
+    DROP CONSTRAINT daily_engagement_student_id_fkey,
+    DROP CONSTRAINT daily_engagement_module_code_fkey;
+CREATE FUNCTION @extschema@.forget_computed()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_TABLE_NAME = 'student' THEN
+        DELETE FROM @extschema@.daily_engagement AS d WHERE d.student_id = OLD.student_id;
+    ELSE
+        DELETE FROM @extschema@.daily_engagement AS d WHERE d.module_code = OLD.module_code;
+    END IF;
+    RETURN OLD;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.forget_computed() IS
+'Trigger function: deletes the computed rows of engage.daily_engagement of a student or module being deleted, which foreign keys would otherwise have kept consistent.';
+CREATE TRIGGER student_forget_computed AFTER DELETE ON @extschema@.student
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.forget_computed();
+CREATE TRIGGER module_forget_computed AFTER DELETE ON @extschema@.module
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.forget_computed();
+REVOKE ALL ON FUNCTION @extschema@.forget_computed() FROM PUBLIC;
+
 -- The tutee list shows the viewer's students, even to an administrator ------
 CREATE OR REPLACE VIEW @extschema@.my_students
 WITH (security_invoker = true) AS

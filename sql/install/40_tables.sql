@@ -348,9 +348,13 @@ COMMENT ON COLUMN @extschema@.meeting_note.issue IS 'The issue, in general terms
 COMMENT ON COLUMN @extschema@.meeting_note.discussed IS 'What was discussed, in general terms.';
 COMMENT ON COLUMN @extschema@.meeting_note.actions IS 'Referrals and actions: a JSON array of {"action": ..., "by": ...}.';
 
+-- Computed from tables that hold the foreign keys, so it holds none itself:
+-- checking each of millions of written rows against student and module
+-- cost the refresh more than computing them.  Deleting a student or a module
+-- deletes its computed rows instead (engage.forget_computed).
 CREATE TABLE @extschema@.daily_engagement (
-    student_id    text NOT NULL REFERENCES @extschema@.student,
-    module_code   text REFERENCES @extschema@.module,
+    student_id    text NOT NULL,
+    module_code   text,
     day           date NOT NULL,
     ele_minutes   double precision NOT NULL,
     app_choices   integer NOT NULL,
@@ -360,6 +364,26 @@ CREATE TABLE @extschema@.daily_engagement (
     app_choices_7d   integer NOT NULL,
     career_events_7d integer NOT NULL
 );
+CREATE FUNCTION @extschema@.forget_computed()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_TABLE_NAME = 'student' THEN
+        DELETE FROM @extschema@.daily_engagement AS d WHERE d.student_id = OLD.student_id;
+    ELSE
+        DELETE FROM @extschema@.daily_engagement AS d WHERE d.module_code = OLD.module_code;
+    END IF;
+    RETURN OLD;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.forget_computed() IS
+'Trigger function: deletes the computed rows of engage.daily_engagement of a student or module being deleted, which foreign keys would otherwise have kept consistent.';
+CREATE TRIGGER student_forget_computed AFTER DELETE ON @extschema@.student
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.forget_computed();
+CREATE TRIGGER module_forget_computed AFTER DELETE ON @extschema@.module
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.forget_computed();
 CREATE UNIQUE INDEX daily_engagement_key
     ON @extschema@.daily_engagement (student_id, day, (COALESCE(module_code, '')));
 CREATE INDEX ON @extschema@.daily_engagement (day);

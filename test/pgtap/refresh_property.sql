@@ -3,7 +3,7 @@
 -- idempotent, day by day equals one run over the range, chunking does not
 -- matter, and only consenting students are profiled.
 BEGIN;
-SELECT plan(12);
+SELECT plan(14);
 SET LOCAL TimeZone = 'America/Los_Angeles';  -- must not matter
 
 INSERT INTO engage.college VALUES ('CLES', 'Life and Environmental Sciences'), ('HUMS', 'Humanities');
@@ -195,6 +195,20 @@ SELECT is((SELECT count(*) FROM engage.daily_engagement WHERE student_id = 's4' 
           0::bigint, 'a withdrawal removes the year''s rows at the next refresh');
 SELECT cmp_ok((SELECT count(*) FROM engage.daily_engagement WHERE student_id = 's4' AND day < '2026-08-01'),
               '>', 0::bigint, 'rows of an earlier year with consent in force stay');
+
+-- No foreign key keeps daily_engagement consistent: deleting a student or a
+-- module deletes their computed rows instead.
+INSERT INTO engage.module VALUES ('TMP1', 'Temporary', 'CLES');
+INSERT INTO engage.student (student_id, full_name, college, programme, year_of_study)
+VALUES ('gone', 'Gone Away', 'CLES', 'BA Test', 1);
+INSERT INTO engage.daily_engagement VALUES
+    ('s2', 'TMP1', '2026-10-30', 1, 0, 0, 0.1, 1, 0, 0), ('gone', NULL, '2026-10-30', 1, 0, 0, 0.1, 1, 0, 0);
+DELETE FROM engage.module WHERE module_code = 'TMP1';
+SELECT is((SELECT count(*) FROM engage.daily_engagement WHERE module_code = 'TMP1'), 0::bigint,
+          'deleting a module deletes its computed rows');
+DELETE FROM engage.student WHERE student_id = 'gone';
+SELECT is((SELECT count(*) FROM engage.daily_engagement WHERE student_id = 'gone'), 0::bigint,
+          'deleting a student deletes their computed rows');
 
 SELECT * FROM finish();
 ROLLBACK;
