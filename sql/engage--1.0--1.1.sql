@@ -299,6 +299,116 @@ CREATE TRIGGER module_forget_computed AFTER DELETE ON @extschema@.module
     FOR EACH ROW EXECUTE FUNCTION @extschema@.forget_computed();
 REVOKE ALL ON FUNCTION @extschema@.forget_computed() FROM PUBLIC;
 
+-- College history: a day's weights are those of the college the student was
+-- in that day --------------------------------------------------------------------
+-- A student's college over time: the weights of a day are those of the
+-- college the student was in on that day, so a change of college never
+-- reweights earlier days.  A student who never moved has no rows: their
+-- college is engage.student's.  engage.track_college records a change made
+-- to engage.student from today; a loader may record one with its own date.
+-- (Nothing is written when a student is added, so that a restore, which
+-- loads engage.student before this table, writes nothing twice.)
+CREATE TABLE @extschema@.student_college (
+    student_id text NOT NULL REFERENCES @extschema@.student ON DELETE CASCADE,
+    college    text NOT NULL REFERENCES @extschema@.college,
+    valid_from date NOT NULL,
+    valid_to   date,
+    PRIMARY KEY (student_id, valid_from),
+    CONSTRAINT student_college_valid_from_before_valid_to CHECK (valid_to IS NULL OR valid_from < valid_to)
+);
+COMMENT ON TABLE @extschema@.student_college IS 'The colleges of students who changed college, over time: from valid_from (inclusive) until valid_to (exclusive; NULL: still). A day''s weights are those of the college the student was in that day; a student with no rows has always been in the college engage.student names.';
+COMMENT ON COLUMN @extschema@.student_college.student_id IS 'The student.';
+COMMENT ON COLUMN @extschema@.student_college.college IS 'The college the student belonged to.';
+COMMENT ON COLUMN @extschema@.student_college.valid_from IS 'First day in that college; -infinity for the college before the first change.';
+COMMENT ON COLUMN @extschema@.student_college.valid_to IS 'First day no longer in it; NULL while the student is in it.';
+
+CREATE FUNCTION @extschema@.track_college()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    today date := @extschema@.today();
+BEGIN
+    IF NEW.college IS NOT DISTINCT FROM OLD.college THEN
+        RETURN NULL;
+    END IF;
+    IF NOT EXISTS (SELECT FROM @extschema@.student_college AS sc WHERE sc.student_id = NEW.student_id) THEN
+        INSERT INTO @extschema@.student_college VALUES (NEW.student_id, OLD.college, '-infinity', today);
+        INSERT INTO @extschema@.student_college VALUES (NEW.student_id, NEW.college, today, NULL);
+        RETURN NULL;
+    END IF;
+    -- a second change on the day a span began corrects that span
+    UPDATE @extschema@.student_college AS sc SET college = NEW.college
+    WHERE sc.student_id = NEW.student_id AND sc.valid_to IS NULL AND sc.valid_from = today;
+    IF NOT FOUND THEN
+        UPDATE @extschema@.student_college AS sc SET valid_to = today
+        WHERE sc.student_id = NEW.student_id AND sc.valid_to IS NULL;
+        INSERT INTO @extschema@.student_college VALUES (NEW.student_id, NEW.college, today, NULL);
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.track_college() IS
+'Trigger function: records a change of a student''s college in engage.student, from today, in engage.student_college.';
+CREATE TRIGGER student_track_college AFTER UPDATE OF college ON @extschema@.student
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.track_college();
+
+-- Spans of one student never overlap: a day has one college.
+CREATE FUNCTION @extschema@.check_college_spans()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF EXISTS (SELECT FROM @extschema@.student_college AS o
+               WHERE o.student_id = NEW.student_id AND o.valid_from <> NEW.valid_from
+                 AND pg_catalog.daterange(o.valid_from, o.valid_to) OPERATOR(pg_catalog.&&)
+                     pg_catalog.daterange(NEW.valid_from, NEW.valid_to)) THEN
+        RAISE EXCEPTION 'college spans of student % overlap', NEW.student_id
+            USING ERRCODE = '23P01',
+                  DETAIL = pg_catalog.format('The span from %s overlaps another.', NEW.valid_from),
+                  HINT = 'Close the open span (set its valid_to) before opening the next.';
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.check_college_spans() IS
+'Trigger function: refuses, with 23P01, a span of engage.student_college that overlaps another of the same student.';
+CREATE TRIGGER student_college_no_overlap AFTER INSERT OR UPDATE ON @extschema@.student_college
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.check_college_spans();
+REVOKE ALL ON FUNCTION @extschema@.track_college(), @extschema@.check_college_spans() FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.student_college', '');
+ALTER TABLE @extschema@.student_college ENABLE ROW LEVEL SECURITY;
+ALTER TABLE @extschema@.student_college FORCE ROW LEVEL SECURITY;
+CREATE POLICY loader_all ON @extschema@.student_college FOR ALL TO engage_loader USING (true) WITH CHECK (true);
+CREATE POLICY admin_read ON @extschema@.student_college FOR SELECT TO engage_admin USING (true);
+COMMENT ON POLICY loader_all ON @extschema@.student_college IS 'Loaders read and write every row.';
+COMMENT ON POLICY admin_read ON @extschema@.student_college IS 'Administrators read every row of what they manage.';
+REVOKE ALL ON @extschema@.student_college FROM PUBLIC;
+GRANT SELECT, INSERT, UPDATE, DELETE ON @extschema@.student_college TO engage_loader;
+GRANT SELECT ON @extschema@.student_college TO engage_admin;
+
+-- Every student's college over time: the recorded spans of those who moved,
+-- and engage.student's college from -infinity for those who never did.
+CREATE VIEW @extschema@.college_spans
+WITH (security_invoker = true) AS
+SELECT sc.student_id, sc.college, sc.valid_from, sc.valid_to
+FROM @extschema@.student_college AS sc
+UNION ALL
+SELECT s.student_id, s.college, '-infinity'::date, NULL::date
+FROM @extschema@.student AS s
+WHERE NOT EXISTS (SELECT FROM @extschema@.student_college AS sc WHERE sc.student_id = s.student_id);
+
+COMMENT ON VIEW @extschema@.college_spans IS
+'The college of every student over time: the spans of engage.student_college for students who changed college, and the college in engage.student from -infinity for those who never did. The refresh takes a day''s weights from the span covering it.';
+COMMENT ON COLUMN @extschema@.college_spans.student_id IS 'The student.';
+COMMENT ON COLUMN @extschema@.college_spans.college IS 'The college.';
+COMMENT ON COLUMN @extschema@.college_spans.valid_from IS 'First day in the college.';
+COMMENT ON COLUMN @extschema@.college_spans.valid_to IS 'First day no longer in it; NULL while the student is in it.';
+REVOKE ALL ON @extschema@.college_spans FROM PUBLIC;
+GRANT SELECT ON @extschema@.college_spans TO engage_loader, engage_admin;
+
 -- The tutee list shows the viewer's students, even to an administrator ------
 CREATE OR REPLACE VIEW @extschema@.my_students
 WITH (security_invoker = true) AS
@@ -412,13 +522,17 @@ BEGIN
                   HINT = 'Add the academic year to engage.academic_year before refreshing its days.';
     END IF;
 
-    SELECT st.college, cl.academic_year INTO missing
+    -- the college a student was in on each day of the range decides its weights
+    SELECT sc.college, cl.academic_year INTO missing
     FROM @extschema@.consent_latest AS cl
-    JOIN @extschema@.student AS st ON st.student_id = cl.student_id
     JOIN @extschema@.academic_year AS y ON y.label = cl.academic_year
+    JOIN @extschema@.college_spans AS sc
+      ON sc.student_id = cl.student_id
+     AND sc.valid_from <= least(y.ends, to_day)
+     AND (sc.valid_to IS NULL OR sc.valid_to > greatest(y.starts, from_day))
     WHERE cl.granted AND y.starts <= to_day AND y.ends >= from_day
       AND NOT EXISTS (SELECT FROM @extschema@.coefficients AS c
-                      WHERE c.college = st.college AND c.academic_year = cl.academic_year)
+                      WHERE c.college = sc.college AND c.academic_year = cl.academic_year)
     ORDER BY 1, 2 LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'no coefficients for college % in academic year %',
@@ -463,12 +577,18 @@ BEGIN
             SELECT @extschema@.daily_profile(f.kind, f.ts, f.module_code, f.day, f.until,
                                              f.x, f.y, f.z, chunk_from, chunk_to) AS days
             FROM (
+                -- consent per academic year, cut by the college the student
+                -- was in, with that college's weights for the year
                 SELECT 'w'::"char" AS kind, NULL::timestamptz AS ts, NULL::text AS module_code,
-                       y.starts AS day, y.ends AS until, cf.ele AS x, cf.app AS y, cf.events AS z
+                       greatest(y.starts, sc.valid_from) AS day, least(y.ends, sc.valid_to - 1) AS until,
+                       cf.ele AS x, cf.app AS y, cf.events AS z
                 FROM @extschema@.consent_latest AS cl
                 JOIN @extschema@.academic_year AS y ON y.label = cl.academic_year
+                JOIN @extschema@.college_spans AS sc
+                  ON sc.student_id = cl.student_id AND sc.valid_from <= y.ends
+                 AND (sc.valid_to IS NULL OR sc.valid_to > y.starts)
                 JOIN @extschema@.coefficients AS cf
-                  ON cf.college = st.college AND cf.academic_year = cl.academic_year
+                  ON cf.college = sc.college AND cf.academic_year = cl.academic_year
                 WHERE cl.student_id = st.student_id AND cl.granted
                   AND y.starts <= chunk_to AND y.ends >= r.first_day
                 UNION ALL

@@ -67,6 +67,83 @@ COMMENT ON COLUMN @extschema@.student.programme IS 'Programme of study, such as 
 COMMENT ON COLUMN @extschema@.student.year_of_study IS 'Year of study, 1 to 8.';
 COMMENT ON COLUMN @extschema@.student.login_role IS 'Database role the student logs in with, if any.';
 
+-- A student's college over time: the weights of a day are those of the
+-- college the student was in on that day, so a change of college never
+-- reweights earlier days.  A student who never moved has no rows: their
+-- college is engage.student's.  engage.track_college records a change made
+-- to engage.student from today; a loader may record one with its own date.
+-- (Nothing is written when a student is added, so that a restore, which
+-- loads engage.student before this table, writes nothing twice.)
+CREATE TABLE @extschema@.student_college (
+    student_id text NOT NULL REFERENCES @extschema@.student ON DELETE CASCADE,
+    college    text NOT NULL REFERENCES @extschema@.college,
+    valid_from date NOT NULL,
+    valid_to   date,
+    PRIMARY KEY (student_id, valid_from),
+    CONSTRAINT student_college_valid_from_before_valid_to CHECK (valid_to IS NULL OR valid_from < valid_to)
+);
+COMMENT ON TABLE @extschema@.student_college IS 'The colleges of students who changed college, over time: from valid_from (inclusive) until valid_to (exclusive; NULL: still). A day''s weights are those of the college the student was in that day; a student with no rows has always been in the college engage.student names.';
+COMMENT ON COLUMN @extschema@.student_college.student_id IS 'The student.';
+COMMENT ON COLUMN @extschema@.student_college.college IS 'The college the student belonged to.';
+COMMENT ON COLUMN @extschema@.student_college.valid_from IS 'First day in that college; -infinity for the college before the first change.';
+COMMENT ON COLUMN @extschema@.student_college.valid_to IS 'First day no longer in it; NULL while the student is in it.';
+
+CREATE FUNCTION @extschema@.track_college()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    today date := @extschema@.today();
+BEGIN
+    IF NEW.college IS NOT DISTINCT FROM OLD.college THEN
+        RETURN NULL;
+    END IF;
+    IF NOT EXISTS (SELECT FROM @extschema@.student_college AS sc WHERE sc.student_id = NEW.student_id) THEN
+        INSERT INTO @extschema@.student_college VALUES (NEW.student_id, OLD.college, '-infinity', today);
+        INSERT INTO @extschema@.student_college VALUES (NEW.student_id, NEW.college, today, NULL);
+        RETURN NULL;
+    END IF;
+    -- a second change on the day a span began corrects that span
+    UPDATE @extschema@.student_college AS sc SET college = NEW.college
+    WHERE sc.student_id = NEW.student_id AND sc.valid_to IS NULL AND sc.valid_from = today;
+    IF NOT FOUND THEN
+        UPDATE @extschema@.student_college AS sc SET valid_to = today
+        WHERE sc.student_id = NEW.student_id AND sc.valid_to IS NULL;
+        INSERT INTO @extschema@.student_college VALUES (NEW.student_id, NEW.college, today, NULL);
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.track_college() IS
+'Trigger function: records a change of a student''s college in engage.student, from today, in engage.student_college.';
+CREATE TRIGGER student_track_college AFTER UPDATE OF college ON @extschema@.student
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.track_college();
+
+-- Spans of one student never overlap: a day has one college.
+CREATE FUNCTION @extschema@.check_college_spans()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF EXISTS (SELECT FROM @extschema@.student_college AS o
+               WHERE o.student_id = NEW.student_id AND o.valid_from <> NEW.valid_from
+                 AND pg_catalog.daterange(o.valid_from, o.valid_to) OPERATOR(pg_catalog.&&)
+                     pg_catalog.daterange(NEW.valid_from, NEW.valid_to)) THEN
+        RAISE EXCEPTION 'college spans of student % overlap', NEW.student_id
+            USING ERRCODE = '23P01',
+                  DETAIL = pg_catalog.format('The span from %s overlaps another.', NEW.valid_from),
+                  HINT = 'Close the open span (set its valid_to) before opening the next.';
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.check_college_spans() IS
+'Trigger function: refuses, with 23P01, a span of engage.student_college that overlaps another of the same student.';
+CREATE TRIGGER student_college_no_overlap AFTER INSERT OR UPDATE ON @extschema@.student_college
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.check_college_spans();
+
 CREATE TABLE @extschema@.staff (
     staff_id   text PRIMARY KEY
         CONSTRAINT staff_id_format CHECK (staff_id ~ '^[A-Za-z0-9_-]{1,32}$'),
@@ -450,6 +527,7 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.college', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.academic_year', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.coefficients', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.student', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.student_college', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.staff', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.tutoring', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.consent', '');

@@ -41,6 +41,24 @@ LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.today() IS
 'Today in the institution''s time zone, as of the start of the current statement; the day every access rule is judged by.';
 
+-- Every student's college over time: the recorded spans of those who moved,
+-- and engage.student's college from -infinity for those who never did.
+CREATE VIEW @extschema@.college_spans
+WITH (security_invoker = true) AS
+SELECT sc.student_id, sc.college, sc.valid_from, sc.valid_to
+FROM @extschema@.student_college AS sc
+UNION ALL
+SELECT s.student_id, s.college, '-infinity'::date, NULL::date
+FROM @extschema@.student AS s
+WHERE NOT EXISTS (SELECT FROM @extschema@.student_college AS sc WHERE sc.student_id = s.student_id);
+
+COMMENT ON VIEW @extschema@.college_spans IS
+'The college of every student over time: the spans of engage.student_college for students who changed college, and the college in engage.student from -infinity for those who never did. The refresh takes a day''s weights from the span covering it.';
+COMMENT ON COLUMN @extschema@.college_spans.student_id IS 'The student.';
+COMMENT ON COLUMN @extschema@.college_spans.college IS 'The college.';
+COMMENT ON COLUMN @extschema@.college_spans.valid_from IS 'First day in the college.';
+COMMENT ON COLUMN @extschema@.college_spans.valid_to IS 'First day no longer in it; NULL while the student is in it.';
+
 CREATE PROCEDURE @extschema@.refresh(from_day date DEFAULT NULL, to_day date DEFAULT NULL)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -91,13 +109,17 @@ BEGIN
                   HINT = 'Add the academic year to engage.academic_year before refreshing its days.';
     END IF;
 
-    SELECT st.college, cl.academic_year INTO missing
+    -- the college a student was in on each day of the range decides its weights
+    SELECT sc.college, cl.academic_year INTO missing
     FROM @extschema@.consent_latest AS cl
-    JOIN @extschema@.student AS st ON st.student_id = cl.student_id
     JOIN @extschema@.academic_year AS y ON y.label = cl.academic_year
+    JOIN @extschema@.college_spans AS sc
+      ON sc.student_id = cl.student_id
+     AND sc.valid_from <= least(y.ends, to_day)
+     AND (sc.valid_to IS NULL OR sc.valid_to > greatest(y.starts, from_day))
     WHERE cl.granted AND y.starts <= to_day AND y.ends >= from_day
       AND NOT EXISTS (SELECT FROM @extschema@.coefficients AS c
-                      WHERE c.college = st.college AND c.academic_year = cl.academic_year)
+                      WHERE c.college = sc.college AND c.academic_year = cl.academic_year)
     ORDER BY 1, 2 LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'no coefficients for college % in academic year %',
@@ -142,12 +164,18 @@ BEGIN
             SELECT @extschema@.daily_profile(f.kind, f.ts, f.module_code, f.day, f.until,
                                              f.x, f.y, f.z, chunk_from, chunk_to) AS days
             FROM (
+                -- consent per academic year, cut by the college the student
+                -- was in, with that college's weights for the year
                 SELECT 'w'::"char" AS kind, NULL::timestamptz AS ts, NULL::text AS module_code,
-                       y.starts AS day, y.ends AS until, cf.ele AS x, cf.app AS y, cf.events AS z
+                       greatest(y.starts, sc.valid_from) AS day, least(y.ends, sc.valid_to - 1) AS until,
+                       cf.ele AS x, cf.app AS y, cf.events AS z
                 FROM @extschema@.consent_latest AS cl
                 JOIN @extschema@.academic_year AS y ON y.label = cl.academic_year
+                JOIN @extschema@.college_spans AS sc
+                  ON sc.student_id = cl.student_id AND sc.valid_from <= y.ends
+                 AND (sc.valid_to IS NULL OR sc.valid_to > y.starts)
                 JOIN @extschema@.coefficients AS cf
-                  ON cf.college = st.college AND cf.academic_year = cl.academic_year
+                  ON cf.college = sc.college AND cf.academic_year = cl.academic_year
                 WHERE cl.student_id = st.student_id AND cl.granted
                   AND y.starts <= chunk_to AND y.ends >= r.first_day
                 UNION ALL

@@ -61,7 +61,13 @@ ALTER TABLE @extschema@.assessment_mark FORCE ROW LEVEL SECURITY;
 CREATE POLICY viewer_read ON @extschema@.assessment_mark FOR SELECT TO engage_tutor, engage_student, engage_app
     USING (student_id = ANY ((SELECT @extschema@.mark_students())::text[]));
 
+-- who was in which college when: read by the refresh (as the loader) and by
+-- administrators; viewers read the student's college from engage.student
+ALTER TABLE @extschema@.student_college ENABLE ROW LEVEL SECURITY;
+ALTER TABLE @extschema@.student_college FORCE ROW LEVEL SECURITY;
+
 -- loaders write the source data and run the refresh
+CREATE POLICY loader_all ON @extschema@.student_college FOR ALL TO engage_loader USING (true) WITH CHECK (true);
 CREATE POLICY loader_all ON @extschema@.student FOR ALL TO engage_loader USING (true) WITH CHECK (true);
 CREATE POLICY loader_all ON @extschema@.tutoring FOR ALL TO engage_loader USING (true) WITH CHECK (true);
 CREATE POLICY loader_all ON @extschema@.consent FOR ALL TO engage_loader USING (true) WITH CHECK (true);
@@ -81,3 +87,4 @@ CREATE POLICY loader_all ON @extschema@.assessment_mark FOR ALL TO engage_loader
 CREATE POLICY admin_read ON @extschema@.student FOR SELECT TO engage_admin USING (true);
 CREATE POLICY admin_read ON @extschema@.tutoring FOR SELECT TO engage_admin USING (true);
 CREATE POLICY admin_read ON @extschema@.consent FOR SELECT TO engage_admin USING (true);
+CREATE POLICY admin_read ON @extschema@.student_college FOR SELECT TO engage_admin USING (true);

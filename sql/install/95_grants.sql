@@ -61,18 +61,21 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON
     @extschema@.college, @extschema@.academic_year, @extschema@.student, @extschema@.staff,
     @extschema@.tutoring, @extschema@.module, @extschema@.enrolment, @extschema@.ele_event,
     @extschema@.app_event, @extschema@.career_event, @extschema@.attendance,
-    @extschema@.assessment_mark, @extschema@.employability, @extschema@.daily_engagement
+    @extschema@.assessment_mark, @extschema@.employability, @extschema@.daily_engagement,
+    @extschema@.student_college
     TO engage_loader;
 GRANT SELECT, INSERT ON @extschema@.consent, @extschema@.refresh_run TO engage_loader;
 -- engage.stamp_consent numbers a loader's consent rows from the sequence
 GRANT USAGE ON SEQUENCE @extschema@.consent_consent_id_seq TO engage_loader;
 GRANT SELECT, INSERT, DELETE ON @extschema@.cohort_week TO engage_loader;
-GRANT SELECT ON @extschema@.coefficients, @extschema@.exam_period, @extschema@.consent_latest TO engage_loader;
+GRANT SELECT ON @extschema@.coefficients, @extschema@.exam_period, @extschema@.consent_latest,
+                @extschema@.college_spans TO engage_loader;
 GRANT EXECUTE ON PROCEDURE @extschema@.refresh(date, date) TO engage_loader;
 
 -- administrators: consent on a student's behalf, exam periods, weights, note removal
 GRANT SELECT ON @extschema@.student, @extschema@.staff, @extschema@.tutoring, @extschema@.consent,
-                @extschema@.consent_latest, @extschema@.meeting_note_removal,
+                @extschema@.consent_latest, @extschema@.meeting_note_removal, @extschema@.student_college,
+                @extschema@.college_spans,
                 @extschema@.college, @extschema@.academic_year, @extschema@.module,
                 @extschema@.refresh_run
     TO engage_admin;

@@ -3,7 +3,7 @@
 -- idempotent, day by day equals one run over the range, chunking does not
 -- matter, and only consenting students are profiled.
 BEGIN;
-SELECT plan(14);
+SELECT plan(19);
 SET LOCAL TimeZone = 'America/Los_Angeles';  -- must not matter
 
 INSERT INTO engage.college VALUES ('CLES', 'Life and Environmental Sciences'), ('HUMS', 'Humanities');
@@ -119,8 +119,12 @@ SELECT w.student_id, w.module_code, w.day, w.ele::float8, w.app, w.events,
        (c.ele * w.ele_mean + c.app * w.app_mean + c.events * w.events_mean)::float8
 FROM windowed w
 JOIN consenting_day cd ON cd.student_id = w.student_id AND cd.day = w.day
-JOIN engage.student s ON s.student_id = w.student_id
-JOIN engage.coefficients c ON c.college = s.college AND c.academic_year = cd.academic_year
+JOIN (SELECT student_id, college, valid_from, valid_to FROM engage.student_college
+      UNION ALL
+      SELECT student_id, college, '-infinity', NULL FROM engage.student s
+      WHERE NOT EXISTS (SELECT FROM engage.student_college h WHERE h.student_id = s.student_id)) sc
+  ON sc.student_id = w.student_id AND w.day >= sc.valid_from AND (sc.valid_to IS NULL OR w.day < sc.valid_to)
+JOIN engage.coefficients c ON c.college = sc.college AND c.academic_year = cd.academic_year
 WHERE w.day BETWEEN f AND t
   AND (w.module_code IS NULL OR EXISTS (
         SELECT FROM engage.enrolment en WHERE en.student_id = w.student_id
@@ -170,8 +174,19 @@ CALL engage.refresh('2026-07-26', '2026-08-04');
 RESET engage.refresh_chunk_days;
 SELECT bag_eq('SELECT * FROM snapshot', 'SELECT * FROM whole', 'three-day chunks equal one pass');
 
+-- s2 moved from CLES to HUMS on 2026-10-25, recorded by the loader with its date
+INSERT INTO engage.student_college VALUES ('s2', 'CLES', '-infinity', '2026-10-25'), ('s2', 'HUMS', '2026-10-25', NULL);
+
 -- DST: 2026-10-20 .. 2026-10-30
 CALL engage.refresh('2026-10-20', '2026-10-30');
+SELECT is((SELECT array_agg(DISTINCT e) FROM (
+              SELECT round(score::numeric - (c.ele * ele_minutes_7d / 7 + c.app * app_choices_7d / 7.0
+                                             + c.events * career_events_7d / 7.0)::numeric, 9) AS e
+              FROM engage.daily_engagement AS d
+              JOIN engage.coefficients AS c
+                ON c.academic_year = '2026/27' AND c.college = CASE WHEN d.day < '2026-10-25' THEN 'CLES' ELSE 'HUMS' END
+              WHERE d.student_id = 's2' AND d.day BETWEEN '2026-10-20' AND '2026-10-30') AS x),
+          ARRAY[0::numeric], 'a change of college keeps the earlier days'' weights and gives the later ones the new college''s');
 SELECT set_eq($$SELECT student_id, module_code, day FROM snapshot WHERE day >= '2026-10-01'$$,
               $$SELECT student_id, module_code, day FROM pg_temp.reference('2026-10-20', '2026-10-30')$$,
               'around the change of clocks the same rows exist as in the plain-SQL method');
@@ -195,6 +210,21 @@ SELECT is((SELECT count(*) FROM engage.daily_engagement WHERE student_id = 's4' 
           0::bigint, 'a withdrawal removes the year''s rows at the next refresh');
 SELECT cmp_ok((SELECT count(*) FROM engage.daily_engagement WHERE student_id = 's4' AND day < '2026-08-01'),
               '>', 0::bigint, 'rows of an earlier year with consent in force stay');
+
+-- The college history is kept as students change college.
+SELECT is((SELECT count(*) FROM engage.college_spans WHERE valid_from = '-infinity' AND valid_to IS NULL
+           AND student_id <> 's2'),
+          47::bigint, 'a student who never moved has been in their engage.student college all along');
+UPDATE engage.student SET college = 'HUMS' WHERE student_id = 's4';
+SELECT is(ARRAY(SELECT college || ' ' || valid_from || ' ' || coalesce(valid_to::text, '-')
+                FROM engage.student_college WHERE student_id = 's4' ORDER BY valid_from),
+          ARRAY['CLES -infinity ' || engage.today(), 'HUMS ' || engage.today() || ' -'],
+          'a change of college closes the span today and opens the next');
+UPDATE engage.student SET college = 'CLES' WHERE student_id = 's4';
+SELECT is((SELECT array_agg(college ORDER BY valid_from) FROM engage.student_college WHERE student_id = 's4'),
+          ARRAY['CLES', 'CLES'], 'a second change on the same day corrects that day''s span');
+SELECT throws_ok($$INSERT INTO engage.student_college VALUES ('s4', 'HUMS', '2026-01-01', NULL)$$,
+                 '23P01', 'college spans of student s4 overlap', 'overlapping spans of college are refused');
 
 -- No foreign key keeps daily_engagement consistent: deleting a student or a
 -- module deletes their computed rows instead.

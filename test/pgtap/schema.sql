@@ -8,7 +8,7 @@ SELECT tables_are('engage', ARRAY[
     'college', 'academic_year', 'coefficients', 'student', 'staff', 'tutoring', 'consent',
     'module', 'enrolment', 'ele_event', 'app_event', 'career_event', 'attendance',
     'assessment_mark', 'exam_period', 'employability', 'meeting_note', 'daily_engagement',
-    'refresh_run', 'meeting_note_removal', 'cohort_week',
+    'refresh_run', 'meeting_note_removal', 'cohort_week', 'student_college',
     'ele_event_0', 'ele_event_1', 'ele_event_2', 'ele_event_3', 'ele_event_4', 'ele_event_5',
     'ele_event_6', 'ele_event_7'], 'the canonical tables exist with their contract names, and the page-view partitions');
 
