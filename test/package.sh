@@ -14,7 +14,8 @@ version=$(sed -n "s/^default_version *= *'\(.*\)'/\1/p" engage.control)
 package=postgresql-$PG_MAJOR-engage
 as_root=""
 [ "$(id -u)" -eq 0 ] || as_root="sudo"
-as_server() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+# shellcheck source=lib.sh
+. test/lib.sh
 
 missing=""
 for p in dpkg-dev debhelper postgresql-server-dev-all; do
@@ -26,19 +27,13 @@ done
 work=$(mktemp -d /tmp/engage-package.XXXXXX)
 port=$(( 30000 + ($$ + 13) % 20000 ))
 cleanup() {
-    as_server "$bindir/pg_ctl" -D "$work/data" stop -m immediate >/dev/null 2>&1 || true
+    server_stop "$work"
     $as_root dpkg -r "$package" >/dev/null 2>&1 || true
     $as_root make -s install PG_CONFIG="$PG_CONFIG" >/dev/null
     rm -rf "$work"
 }
 trap cleanup EXIT
 
-n=0
-ok() {
-    n=$((n + 1))
-    if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; status=1; fi
-}
-status=0
 echo "1..6"
 
 # the tree as it is, without git's directory or build products
@@ -47,7 +42,7 @@ tar --exclude=./.git --exclude=./results --exclude='*.o' --exclude='*.so' --excl
     -cf - . | tar -x -C "$work/engage"
 (cd "$work/engage" && dpkg-buildpackage -us -uc -b) >"$work/build.log" 2>&1
 ok $? "dpkg-buildpackage builds $package $version, its pg_regress suite passing"
-[ $status -eq 0 ] || { tail -30 "$work/build.log" | sed 's/^/# /'; exit 1; }
+[ "$failed" = 0 ] || { tail -30 "$work/build.log" | sed 's/^/# /'; exit 1; }
 
 $as_root dpkg -i "$work/${package}_${version}_"*.deb >"$work/dpkg.log" 2>&1
 ok $? "dpkg installs it"
@@ -55,12 +50,9 @@ ok $? "dpkg installs it"
     [ -e "$("$PG_CONFIG" --sharedir)/extension/engage--$version.sql" ]
 ok $? "the library and install script of $version are the package's"
 
-chown postgres "$work" 2>/dev/null || true
 export PGHOST="$work" PGPORT="$port" PGUSER=postgres
 psql="psql -X -q -At -v ON_ERROR_STOP=1 -d warehouse"
-as_server "$bindir/initdb" -D "$work/data" -A trust -U postgres >/dev/null &&
-    as_server "$bindir/pg_ctl" -D "$work/data" -l "$work/server.log" -w \
-        -o "-p $port -k $work -c listen_addresses=''" start >/dev/null &&
+server_init "$work" && server_start "$work" "$port" &&
     createdb warehouse &&
     [ "$($psql -c "SET client_min_messages = warning" -c "CREATE EXTENSION engage" \
                -c "SELECT extversion FROM pg_extension WHERE extname = 'engage'")" = "$version" ]
@@ -76,4 +68,4 @@ $psql -c "CREATE ROLE pkg_web LOGIN IN ROLE engage_app" &&
     [ "$($psql -c "SET SESSION AUTHORIZATION pkg_web" -c "BEGIN" -c "SET LOCAL engage.viewer = '$tutor'" \
                -c "SELECT count(*) > 0 FROM engage.my_students" -c "COMMIT")" = t ]
 ok $? "a tutor sees their tutees through the web role"
-exit $status
+exit "$failed"

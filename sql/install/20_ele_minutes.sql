@@ -13,21 +13,9 @@ CREATE TYPE @extschema@.ele_credit AS (
 COMMENT ON TYPE @extschema@.ele_credit IS
 'Minutes of VLE engagement credited to one module on one day in the institution''s time zone; an element of the result of engage.ele_minutes.';
 
--- The array type belongs to the extension too, so that postgres_fdw, told
--- that engage is installed remotely, may ship engage.ele_minutes to a shard.
--- PostgreSQL 17 and later make it a member along with its element type (and
--- refuse to add it twice); before 17 it is added here.
-DO $$
-BEGIN
-    IF NOT EXISTS (SELECT FROM pg_catalog.pg_depend
-                   WHERE classid = 'pg_catalog.pg_type'::regclass
-                     AND objid = '@extschema@._ele_credit'::regtype
-                     AND refclassid = 'pg_catalog.pg_extension'::regclass
-                     AND deptype = 'e') THEN
-        ALTER EXTENSION engage ADD TYPE @extschema@._ele_credit;
-    END IF;
-END
-$$;
+-- The array type belongs to the extension too (see 35_profile.sql), so that
+-- postgres_fdw, told that engage is installed remotely, may ship
+-- engage.ele_minutes to a shard.
 COMMENT ON TYPE @extschema@._ele_credit IS 'Array of engage.ele_credit: the result type of engage.ele_minutes.';
 
 CREATE FUNCTION @extschema@.ele_minutes_trans(internal, timestamptz, text)

@@ -10,18 +10,7 @@ CREATE TYPE @extschema@.engagement_day AS (
     career_events_mean  double precision
 );
 
--- The array type is a member too, as engage._ele_credit is (see there).
-DO $$
-BEGIN
-    IF NOT EXISTS (SELECT FROM pg_catalog.pg_depend
-                   WHERE classid = 'pg_catalog.pg_type'::regclass
-                     AND objid = '@extschema@._engagement_day'::regtype
-                     AND refclassid = 'pg_catalog.pg_extension'::regclass
-                     AND deptype = 'e') THEN
-        ALTER EXTENSION engage ADD TYPE @extschema@._engagement_day;
-    END IF;
-END
-$$;
+-- The array type is a member too (see 35_profile.sql).
 COMMENT ON TYPE @extschema@._engagement_day IS 'Array of engage.engagement_day: the result type of engage.engagement_series.';
 
 COMMENT ON TYPE @extschema@.engagement_day IS

@@ -19,16 +19,21 @@ CREATE TYPE @extschema@.profile_day AS (
 COMMENT ON TYPE @extschema@.profile_day IS
 'One row of a student''s daily profile: a day of the overall series (module_code NULL) or of a module''s, with the day''s figures, their sums over the 7 days ending on it, and the score; an element of the result of engage.daily_profile.';
 
+-- The array types of the three result types are members of the extension
+-- too.  PostgreSQL 17 and later make them members along with their element
+-- types (and refuse to add them twice); before 17 they are added here.
 DO $$
+DECLARE
+    t regtype;
 BEGIN
-    -- PostgreSQL 17 and later make the array type a member by themselves
-    IF NOT EXISTS (SELECT FROM pg_catalog.pg_depend
-                   WHERE classid = 'pg_catalog.pg_type'::regclass
-                     AND objid = '@extschema@._profile_day'::regtype
-                     AND refclassid = 'pg_catalog.pg_extension'::regclass
-                     AND deptype = 'e') THEN
-        ALTER EXTENSION engage ADD TYPE @extschema@._profile_day;
-    END IF;
+    FOREACH t IN ARRAY ARRAY['@extschema@._ele_credit', '@extschema@._engagement_day',
+                             '@extschema@._profile_day']::regtype[] LOOP
+        IF NOT EXISTS (SELECT FROM pg_catalog.pg_depend AS d
+                       WHERE d.classid = 'pg_catalog.pg_type'::regclass AND d.objid = t
+                         AND d.refclassid = 'pg_catalog.pg_extension'::regclass AND d.deptype = 'e') THEN
+            EXECUTE pg_catalog.format('ALTER EXTENSION engage ADD TYPE %s', t);
+        END IF;
+    END LOOP;
 END
 $$;
 COMMENT ON TYPE @extschema@._profile_day IS 'Array of engage.profile_day: the result type of engage.daily_profile.';

@@ -15,8 +15,8 @@ bindir=$("${PG_CONFIG:-pg_config}" --bindir)
 work=$(mktemp -d /tmp/engage-faults.XXXXXX)
 port=$(( 30000 + ($$ + 7) % 20000 ))
 db=engage_faults
-as_server() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-[ "$(id -u)" -eq 0 ] && chown postgres "$work"
+# shellcheck source=../lib.sh
+. test/lib.sh
 export PGHOST="$work" PGPORT="$port" PGUSER=postgres
 psql="psql -X -q -At -v ON_ERROR_STOP=1 -d $db"
 pids=""
@@ -25,21 +25,13 @@ hold() { i=0; while [ ! -e "$work/$1" ] && [ $i -lt 3000 ]; do i=$((i + 1)); sle
 cleanup() {
     touch "$work/release1" "$work/release2"
     for p in $pids; do kill "$p" 2>/dev/null; done
-    as_server "$bindir/pg_ctl" -D "$work/data" stop -m immediate >/dev/null 2>&1
+    server_stop "$work"
     sleep 0.5
     rm -rf "$work"
 }
 trap cleanup EXIT
 
-n=0
-ok() {
-    n=$((n + 1))
-    if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi
-}
-start() {
-    as_server "$bindir/pg_ctl" -D "$work/data" -l "$work/server.log" -w -t 120 \
-        -o "-p $port -k $work -c listen_addresses=''" start >/dev/null
-}
+start() { server_start "$work" "$port"; }
 # waits until a session of the given application name waits for a lock, or
 # for its client; fails after 60 seconds
 wait_for() {
@@ -63,12 +55,9 @@ SQL
 amcheck() {
     "$bindir/pg_amcheck" -d $db --heapallindexed --parent-check --install-missing >"$work/amcheck.log" 2>&1
 }
-equal() {
-    if [ -s "$1" ] && cmp -s "$1" "$2"; then ok 0 "$3"; else ok 1 "$3"; diff "$1" "$2" | head -20 | sed 's/^/# /'; fi
-}
 
 echo "1..13"
-as_server "$bindir/initdb" -D "$work/data" -A trust -U postgres >/dev/null && start &&
+server_init "$work" && start &&
     createdb $db && $psql -c "SET client_min_messages = warning" -c "CREATE EXTENSION engage" &&
     $psql -v students=150 -v days=28 -v end_day=2026-11-27 -f test/datagen.sql >/dev/null &&
     $psql -c "CALL engage.refresh('2026-10-31', '2026-11-20')"
@@ -126,7 +115,7 @@ pids="$pids $!"
 pids="$pids $!"
 wait_for victim relation && wait_for loader ClientRead
 ok $? "a refresh and a load are both held mid-way"
-as_server "$bindir/pg_ctl" -D "$work/data" stop -m immediate >/dev/null
+server_stop "$work"
 for p in $pids; do kill "$p" 2>/dev/null; done
 pids=""
 start

@@ -17,21 +17,16 @@ fi
 work=$(mktemp -d /tmp/engage-cron.XXXXXX)
 port=$(( 30000 + ($$ + 11) % 20000 ))
 db=warehouse
-as_server() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-[ "$(id -u)" -eq 0 ] && chown postgres "$work"
+# shellcheck source=../lib.sh
+. test/lib.sh
 export PGHOST="$work" PGPORT="$port" PGUSER=postgres
 psql="psql -X -q -At -v ON_ERROR_STOP=1 -d $db"
 cleanup() {
-    as_server "$bindir/pg_ctl" -D "$work/data" stop -m immediate >/dev/null 2>&1
+    server_stop "$work"
     rm -rf "$work"
 }
 trap cleanup EXIT
 
-n=0
-ok() {
-    n=$((n + 1))
-    if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi
-}
 # waits up to a minute and a half for a query to return t
 until_true() {
     i=0
@@ -39,10 +34,9 @@ until_true() {
 }
 
 echo "1..6"
-as_server "$bindir/initdb" -D "$work/data" -A trust -U postgres >/dev/null &&
-    as_server "$bindir/pg_ctl" -D "$work/data" -l "$work/server.log" -w -o "-p $port -k $work \
--c listen_addresses='' -c shared_preload_libraries=pg_cron -c cron.database_name=$db \
--c cron.use_background_workers=on -c max_worker_processes=16" start >/dev/null &&
+server_init "$work" &&
+    server_start "$work" "$port" shared_preload_libraries=pg_cron cron.database_name=$db \
+        cron.use_background_workers=on max_worker_processes=16 &&
     createdb $db && createdb broken &&
     $psql -c "SET client_min_messages = warning" -c "CREATE EXTENSION engage" -c "CREATE EXTENSION pg_cron" \
           -c "CREATE ROLE etl_nightly LOGIN IN ROLE engage_loader" &&

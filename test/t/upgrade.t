@@ -38,17 +38,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-n=0
-ok() {
-    n=$((n + 1))
-    if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi
-}
-# equal FILE_A FILE_B NAME: passes when both exist, are not empty and are equal
-equal() {
-    if [ -s "$1" ] && cmp -s "$1" "$2"; then ok 0 "$3"; else
-        ok 1 "$3"; diff "$1" "$2" 2>&1 | head -40 | sed 's/^/# /'
-    fi
-}
+# shellcheck source=../lib.sh
+. test/lib.sh
 
 # Every member of the extension with its definition, grants and comments.
 # The OIDs that binary-upgrade mode pins, transaction ids and sequence

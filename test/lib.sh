@@ -1,0 +1,43 @@
+# Shared by the shell tests (sourced from the top of the tree): TAP output
+# and private servers.  A test that needs its own server settings, or to
+# crash one, starts it here instead of using pg_virtualenv's cluster.
+
+# ok STATUS NAME: one TAP line for an exit status; failed is 1 after a failure
+n=0
+failed=0
+ok() {
+    n=$((n + 1))
+    if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=1; fi
+}
+
+# equal FILE_A FILE_B NAME: passes when both exist, are not empty and are
+# equal; otherwise shows the difference
+equal() {
+    if [ -s "$1" ] && cmp -s "$1" "$2"; then ok 0 "$3"; else
+        ok 1 "$3"; diff "$1" "$2" 2>&1 | head -40 | sed 's/^/# /'
+    fi
+}
+
+# postgres refuses to run as root: as root, the server runs as postgres
+as_server() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+# server_init DIR: a new data directory DIR/data, trust authentication
+server_init() {
+    [ "$(id -u)" -eq 0 ] && chown postgres "$1"
+    as_server "$bindir/initdb" -D "$1/data" -A trust -U postgres >/dev/null
+}
+
+# server_start DIR PORT [SETTING ...]: starts DIR/data on a socket in DIR
+# only, each SETTING given as name=value
+server_start() {
+    dir=$1 port=$2
+    shift 2
+    opts="-p $port -k $dir -c listen_addresses=''"
+    for s in "$@"; do opts="$opts -c $s"; done
+    as_server "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 120 -o "$opts" start >/dev/null
+}
+
+# server_stop DIR: an immediate stop, whatever state the server is in
+server_stop() {
+    as_server "$bindir/pg_ctl" -D "$1/data" stop -m immediate >/dev/null 2>&1 || true
+}
