@@ -32,6 +32,9 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    -- a refresh purging withdrawn consent waits for this decision, or this
+    -- decision for the refresh (see engage.refresh)
+    PERFORM pg_catalog.pg_advisory_xact_lock_shared(111524855244645);
     IF NOT pg_catalog.pg_has_role(current_user, 'engage_owner', 'MEMBER') THEN
         NEW.consent_id := pg_catalog.nextval('@extschema@.consent_consent_id_seq');
         NEW.recorded_by := session_user;
@@ -40,7 +43,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.stamp_consent() IS
-'Trigger function: numbers every consent decision that a loader records from the sequence, whatever number it gave, and records the loader''s login as recorded_by.';
+'Trigger function: numbers every consent decision that a loader records from the sequence, whatever number it gave, and records the loader''s login as recorded_by; and makes a refresh about to purge withdrawn consent wait for the decision.';
 
 CREATE TRIGGER consent_stamp
     BEFORE INSERT ON @extschema@.consent
@@ -145,6 +148,21 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.record_meeting_note(text, date, text, text, jsonb, text) IS
 'Records a meeting note about a student, written by the viewer, who must be the student or their current tutor. focus is routine or names the issue (at most 200 characters); discussed at most 20000 characters, summary at most 5000; actions is a JSON array of at most 50 {"action", "by"}. At most 60 notes an hour by one author. Returns the note id. Notes are append-only.';
+
+-- engage.refresh_chunk_days is gone: the refresh computes its range in one
+-- statement ---------------------------------------------------------------------
+DROP FUNCTION @extschema@.settings();
+CREATE FUNCTION @extschema@.settings(
+    OUT idle_gap interval,
+    OUT credit interval,
+    OUT time_zone text)
+RETURNS record
+AS 'MODULE_PATHNAME', 'engage_settings'
+LANGUAGE C STABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.settings() IS
+'The settings in force for this session: engage.idle_gap, engage.credit and engage.time_zone.';
+GRANT EXECUTE ON FUNCTION @extschema@.settings() TO PUBLIC;
 
 -- The nightly pipeline: one pass of C per student ------------------------------
 CREATE TYPE @extschema@.profile_day AS (
@@ -480,14 +498,11 @@ SET search_path = pg_catalog, pg_temp
 SET jit = off
 AS $$
 DECLARE
-    s           record := @extschema@.settings();
     started     timestamptz := pg_catalog.clock_timestamp();
-    chunk_from  date;
-    chunk_to    date;
     r           record;
-    n           bigint;
     written     bigint := 0;
     purged      bigint := 0;
+    purged_here bigint := 0;
     n_students  integer;
     missing     record;
     weeks       date[];
@@ -541,8 +556,79 @@ BEGIN
                   HINT = 'Add a row to engage.coefficients for that college and year.';
     END IF;
 
+    r := @extschema@.profile_range(from_day, to_day);
+
+    DELETE FROM @extschema@.daily_engagement AS de
+    WHERE de.day BETWEEN from_day AND to_day;
+
+    -- Each consenting student's streams, read by student through the
+    -- indexes that lead with student_id, go through engage.daily_profile
+    -- once; SQL only feeds and stores.  One statement for the whole range,
+    -- so that every row is computed from one snapshot of the sources (the
+    -- kernel holds one student's streams at a time, so memory does not grow
+    -- with the range).
+    INSERT INTO @extschema@.daily_engagement
+        (student_id, module_code, day, ele_minutes, app_choices, career_events, score,
+         ele_minutes_7d, app_choices_7d, career_events_7d)
+    SELECT st.student_id, p.module_code, p.day, p.ele_minutes, p.app_choices, p.career_events,
+           p.score, p.ele_minutes_7d, p.app_choices_7d, p.career_events_7d
+    FROM @extschema@.student AS st
+    CROSS JOIN LATERAL (
+        SELECT @extschema@.daily_profile(f.kind, f.ts, f.module_code, f.day, f.until,
+                                         f.x, f.y, f.z, from_day, to_day) AS days
+        FROM (
+            -- consent per academic year, cut by the college the student
+            -- was in, with that college's weights for the year
+            SELECT 'w'::"char" AS kind, NULL::timestamptz AS ts, NULL::text AS module_code,
+                   greatest(y.starts, sc.valid_from) AS day, least(y.ends, sc.valid_to - 1) AS until,
+                   cf.ele AS x, cf.app AS y, cf.events AS z
+            FROM @extschema@.consent_latest AS cl
+            JOIN @extschema@.academic_year AS y ON y.label = cl.academic_year
+            JOIN @extschema@.college_spans AS sc
+              ON sc.student_id = cl.student_id AND sc.valid_from <= y.ends
+             AND (sc.valid_to IS NULL OR sc.valid_to > y.starts)
+            JOIN @extschema@.coefficients AS cf
+              ON cf.college = sc.college AND cf.academic_year = cl.academic_year
+            WHERE cl.student_id = st.student_id AND cl.granted
+              AND y.starts <= to_day AND y.ends >= r.first_day
+            UNION ALL
+            SELECT 'm', NULL, en.module_code, y.starts, y.ends, NULL, NULL, NULL
+            FROM @extschema@.enrolment AS en
+            JOIN @extschema@.academic_year AS y ON y.label = en.academic_year
+            WHERE en.student_id = st.student_id
+              AND y.starts <= to_day AND y.ends >= r.first_day
+            UNION ALL
+            SELECT 'v', ev.ts, ev.module_code, NULL, NULL, NULL, NULL, NULL
+            FROM @extschema@.ele_event AS ev
+            WHERE ev.student_id = st.student_id AND ev.ts >= r.from_ts AND ev.ts < r.to_ts
+            UNION ALL
+            SELECT 'a', ap.ts, NULL, NULL, NULL, NULL, NULL, NULL
+            FROM @extschema@.app_event AS ap
+            WHERE ap.student_id = st.student_id AND ap.ts >= r.from_ts AND ap.ts < r.to_ts
+            UNION ALL
+            SELECT 'c', NULL, NULL, ce.event_day, NULL, NULL, NULL, NULL
+            FROM @extschema@.career_event AS ce
+            WHERE ce.student_id = st.student_id AND ce.attended
+              AND ce.event_day BETWEEN r.first_day AND to_day
+        ) AS f
+    ) AS k
+    CROSS JOIN LATERAL pg_catalog.unnest(k.days) AS p
+    WHERE EXISTS (SELECT FROM @extschema@.consent_latest AS cl
+                  JOIN @extschema@.academic_year AS y ON y.label = cl.academic_year
+                  WHERE cl.student_id = st.student_id AND cl.granted
+                    AND y.starts <= to_day AND y.ends >= from_day);
+
+    GET DIAGNOSTICS written = ROW_COUNT;
+
     -- No profiling without consent: a withdrawal removes the whole year's
-    -- rows, and the cohort weeks they counted in are computed again.
+    -- rows, and the cohort weeks they counted in are computed again.  Every
+    -- consent decision is recorded holding this advisory lock shared
+    -- (engage.stamp_consent); taking it whole waits for the decisions being
+    -- recorded and holds new ones back until this run commits, so the purge
+    -- sees every withdrawal made before the run's rows become visible: none
+    -- is left for a student who withdrew while the run computed.  (The key
+    -- is 'engage' in ASCII; an advisory lock needs no privilege on consent.)
+    PERFORM pg_catalog.pg_advisory_xact_lock(111524855244645);
     WITH gone AS (
         DELETE FROM @extschema@.daily_engagement AS de
         USING @extschema@.consent_latest AS cl, @extschema@.academic_year AS y
@@ -552,76 +638,13 @@ BEGIN
           AND de.day BETWEEN y.starts AND y.ends
         RETURNING de.day
     )
-    SELECT count(*), coalesce(pg_catalog.array_agg(DISTINCT pg_catalog.date_trunc('week', gone.day)::date), '{}')
-    INTO purged, weeks
+    SELECT count(*), count(*) FILTER (WHERE gone.day BETWEEN from_day AND to_day),
+           coalesce(pg_catalog.array_agg(DISTINCT pg_catalog.date_trunc('week', gone.day)::date), '{}')
+    INTO purged, purged_here, weeks
     FROM gone;
-
-    chunk_from := from_day;
-    WHILE chunk_from <= to_day LOOP
-        chunk_to := least(to_day, chunk_from + s.refresh_chunk_days - 1);
-        r := @extschema@.profile_range(chunk_from, chunk_to);
-
-        DELETE FROM @extschema@.daily_engagement AS de
-        WHERE de.day BETWEEN chunk_from AND chunk_to;
-
-        -- each consenting student's streams, read by student through the
-        -- indexes that lead with student_id, go through engage.daily_profile
-        -- once; SQL only feeds and stores
-        INSERT INTO @extschema@.daily_engagement
-            (student_id, module_code, day, ele_minutes, app_choices, career_events, score,
-             ele_minutes_7d, app_choices_7d, career_events_7d)
-        SELECT st.student_id, p.module_code, p.day, p.ele_minutes, p.app_choices, p.career_events,
-               p.score, p.ele_minutes_7d, p.app_choices_7d, p.career_events_7d
-        FROM @extschema@.student AS st
-        CROSS JOIN LATERAL (
-            SELECT @extschema@.daily_profile(f.kind, f.ts, f.module_code, f.day, f.until,
-                                             f.x, f.y, f.z, chunk_from, chunk_to) AS days
-            FROM (
-                -- consent per academic year, cut by the college the student
-                -- was in, with that college's weights for the year
-                SELECT 'w'::"char" AS kind, NULL::timestamptz AS ts, NULL::text AS module_code,
-                       greatest(y.starts, sc.valid_from) AS day, least(y.ends, sc.valid_to - 1) AS until,
-                       cf.ele AS x, cf.app AS y, cf.events AS z
-                FROM @extschema@.consent_latest AS cl
-                JOIN @extschema@.academic_year AS y ON y.label = cl.academic_year
-                JOIN @extschema@.college_spans AS sc
-                  ON sc.student_id = cl.student_id AND sc.valid_from <= y.ends
-                 AND (sc.valid_to IS NULL OR sc.valid_to > y.starts)
-                JOIN @extschema@.coefficients AS cf
-                  ON cf.college = sc.college AND cf.academic_year = cl.academic_year
-                WHERE cl.student_id = st.student_id AND cl.granted
-                  AND y.starts <= chunk_to AND y.ends >= r.first_day
-                UNION ALL
-                SELECT 'm', NULL, en.module_code, y.starts, y.ends, NULL, NULL, NULL
-                FROM @extschema@.enrolment AS en
-                JOIN @extschema@.academic_year AS y ON y.label = en.academic_year
-                WHERE en.student_id = st.student_id
-                  AND y.starts <= chunk_to AND y.ends >= r.first_day
-                UNION ALL
-                SELECT 'v', ev.ts, ev.module_code, NULL, NULL, NULL, NULL, NULL
-                FROM @extschema@.ele_event AS ev
-                WHERE ev.student_id = st.student_id AND ev.ts >= r.from_ts AND ev.ts < r.to_ts
-                UNION ALL
-                SELECT 'a', ap.ts, NULL, NULL, NULL, NULL, NULL, NULL
-                FROM @extschema@.app_event AS ap
-                WHERE ap.student_id = st.student_id AND ap.ts >= r.from_ts AND ap.ts < r.to_ts
-                UNION ALL
-                SELECT 'c', NULL, NULL, ce.event_day, NULL, NULL, NULL, NULL
-                FROM @extschema@.career_event AS ce
-                WHERE ce.student_id = st.student_id AND ce.attended
-                  AND ce.event_day BETWEEN r.first_day AND chunk_to
-            ) AS f
-        ) AS k
-        CROSS JOIN LATERAL pg_catalog.unnest(k.days) AS p
-        WHERE EXISTS (SELECT FROM @extschema@.consent_latest AS cl
-                      JOIN @extschema@.academic_year AS y ON y.label = cl.academic_year
-                      WHERE cl.student_id = st.student_id AND cl.granted
-                        AND y.starts <= chunk_to AND y.ends >= chunk_from);
-
-        GET DIAGNOSTICS n = ROW_COUNT;
-        written := written + n;
-        chunk_from := chunk_to + 1;
-    END LOOP;
+    -- rows this run wrote and the purge removed were never written
+    written := written - purged_here;
+    purged := purged - purged_here;
 
     -- the cohort figures of every week the run touched: small groups left
     -- out, and groups that differ from another published group of their

@@ -21,7 +21,6 @@ PG_MODULE_MAGIC;
 
 int			engage_idle_gap_ms = 5 * 60 * 1000;
 int			engage_credit_ms = 2 * 60 * 1000;
-int			engage_refresh_chunk_days = 28;
 
 static ExecutorStart_hook_type prev_executor_start = NULL;
 
@@ -68,14 +67,6 @@ _PG_init(void)
 
 	DayDefineSetting();
 
-	DefineCustomIntVariable("engage.refresh_chunk_days",
-							"Number of days engage.refresh computes in one pass.",
-							"Smaller chunks need less memory; larger ones re-read fewer look-back days.",
-							&engage_refresh_chunk_days,
-							28, 1, 366,
-							PGC_USERSET, 0,
-							NULL, NULL, NULL);
-
 	ViewerDefineSetting();
 
 	MarkGUCPrefixReserved("engage");
@@ -99,17 +90,24 @@ Datum
 engage_settings(PG_FUNCTION_ARGS)
 {
 	TupleDesc	tupdesc;
-	Datum		values[4];
-	bool		nulls[4] = {false, false, false, false};
+	Datum	   *values;
+	bool	   *nulls;
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "engage.settings must return a composite type");
 	tupdesc = BlessTupleDesc(tupdesc);
 
+	/*
+	 * 1.0 declared a fourth column, for a setting that no longer exists; a
+	 * database not yet updated gets NULL there until ALTER EXTENSION UPDATE.
+	 */
+	values = palloc0(Max(tupdesc->natts, 3) * sizeof(Datum));
+	nulls = palloc(Max(tupdesc->natts, 3) * sizeof(bool));
+	memset(nulls, true, Max(tupdesc->natts, 3) * sizeof(bool));
 	values[0] = MsToInterval(engage_idle_gap_ms);
 	values[1] = MsToInterval(engage_credit_ms);
 	values[2] = CStringGetTextDatum(engage_time_zone);
-	values[3] = Int32GetDatum(engage_refresh_chunk_days);
+	nulls[0] = nulls[1] = nulls[2] = false;
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

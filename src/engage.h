@@ -13,9 +13,6 @@
 extern int	engage_idle_gap_ms;
 extern int	engage_credit_ms;
 
-/* engage.refresh_chunk_days: days computed in one pass of engage.refresh */
-extern int	engage_refresh_chunk_days;
-
 /* Element type of a final function's array-of-rows result. */
 typedef struct EngageRowArrayType
 {

@@ -220,6 +220,9 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    -- a refresh purging withdrawn consent waits for this decision, or this
+    -- decision for the refresh (see engage.refresh)
+    PERFORM pg_catalog.pg_advisory_xact_lock_shared(111524855244645);
     IF NOT pg_catalog.pg_has_role(current_user, 'engage_owner', 'MEMBER') THEN
         NEW.consent_id := pg_catalog.nextval('@extschema@.consent_consent_id_seq');
         NEW.recorded_by := session_user;
@@ -228,7 +231,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.stamp_consent() IS
-'Trigger function: numbers every consent decision that a loader records from the sequence, whatever number it gave, and records the loader''s login as recorded_by.';
+'Trigger function: numbers every consent decision that a loader records from the sequence, whatever number it gave, and records the loader''s login as recorded_by; and makes a refresh about to purge withdrawn consent wait for the decision.';
 
 CREATE TRIGGER consent_stamp
     BEFORE INSERT ON @extschema@.consent

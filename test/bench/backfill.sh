@@ -11,8 +11,7 @@ $psql -v students="$students" -v days=365 -v views_per_day=23 -v end_day=2026-07
 $psql -c "VACUUM ANALYZE"
 $psql -At <<'SQL'
 SELECT count(*) || ' page views from ' || min(ts)::date || ' to ' || max(ts)::date FROM engage.ele_event;
-SELECT 'work_mem ' || current_setting('work_mem') || ', engage.refresh_chunk_days '
-       || (engage.settings()).refresh_chunk_days;
+SELECT 'work_mem ' || current_setting('work_mem');
 SQL
 echo "CALL engage.refresh('2025-08-01', '2026-07-31'):"
 test/bench/peak.sh "CALL engage.refresh('2025-08-01', '2026-07-31')"

@@ -1,6 +1,6 @@
 -- Every error a user can cause gets a specific SQLSTATE.
 BEGIN;
-SELECT plan(56);
+SELECT plan(55);
 SET LOCAL TimeZone = 'UTC';
 
 -- engage.ele_minutes parameters
@@ -48,7 +48,6 @@ SELECT lives_ok($$SELECT engage.ele_minutes('4713-01-01 00:00:00+00 BC', 'A'), e
 SELECT throws_ok($$SET engage.time_zone = 'Mars/Olympus'$$, '22023', NULL, 'engage.time_zone refuses an unknown zone');
 SELECT throws_ok($$SET engage.idle_gap = 0$$, '22023', NULL, 'engage.idle_gap refuses zero');
 SELECT throws_ok($$SET engage.credit = '-1s'$$, '22023', NULL, 'engage.credit refuses a negative credit');
-SELECT throws_ok($$SET engage.refresh_chunk_days = 0$$, '22023', NULL, 'engage.refresh_chunk_days refuses zero');
 SELECT throws_ok($$SET engage.no_such_setting = 1$$, '42602', NULL, 'the engage. prefix is reserved');
 
 -- engage.engagement_series
