@@ -427,6 +427,125 @@ COMMENT ON COLUMN @extschema@.college_spans.valid_to IS 'First day no longer in 
 REVOKE ALL ON @extschema@.college_spans FROM PUBLIC;
 GRANT SELECT ON @extschema@.college_spans TO engage_loader, engage_admin;
 
+-- The nightly run catches up by itself ------------------------------------------
+-- What changed since the nightly run computed it ----------------------------------
+--
+-- A late load, a consent granted again, an enrolment, a change of college or
+-- of coefficients changes days already stored.  Each such change marks the
+-- student from the first day it changes (a day's change reaches the windows
+-- of the six days after it too); the nightly run recomputes each marked
+-- student from that day on, so nobody has to backfill by hand.
+CREATE TABLE @extschema@.refresh_stale (
+    student_id text PRIMARY KEY REFERENCES @extschema@.student ON DELETE CASCADE,
+    from_day   date NOT NULL
+);
+COMMENT ON TABLE @extschema@.refresh_stale IS 'Students whose stored days changed since they were computed, from from_day on; written by engage.mark_stale, emptied by the nightly engage.refresh().';
+COMMENT ON COLUMN @extschema@.refresh_stale.student_id IS 'The student.';
+COMMENT ON COLUMN @extschema@.refresh_stale.from_day IS 'The first day whose stored figures may be out of date.';
+-- Not registered for pg_dump: loading a dump inserts the events again, and
+-- that marks the restored students again (the first nightly run after a
+-- restore recomputes their stored days).
+ALTER TABLE @extschema@.refresh_stale ENABLE ROW LEVEL SECURITY;
+ALTER TABLE @extschema@.refresh_stale FORCE ROW LEVEL SECURITY;
+CREATE POLICY loader_all ON @extschema@.refresh_stale FOR ALL TO engage_loader USING (true) WITH CHECK (true);
+
+-- Runs with the owner's rights, so that whoever makes the change (a loader,
+-- an administrator changing coefficients, a student granting consent
+-- through engage.set_consent) marks it; the rows changed come in the
+-- statement's transition table "changed".  Only days before today are
+-- marked: today's are computed by the run after it.
+CREATE FUNCTION @extschema@.mark_stale()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    -- the first day each changed row touches, per student
+    changed_days text := CASE TG_TABLE_NAME
+        WHEN 'ele_event' THEN
+            'SELECT c.student_id, @extschema@.local_day(min(c.ts)) AS day FROM changed AS c GROUP BY 1'
+        WHEN 'app_event' THEN
+            'SELECT c.student_id, @extschema@.local_day(min(c.ts)) AS day FROM changed AS c GROUP BY 1'
+        WHEN 'career_event' THEN
+            'SELECT c.student_id, c.event_day AS day FROM changed AS c'
+        -- consent granted (again) restores the year's days
+        WHEN 'consent' THEN
+            'SELECT c.student_id, y.starts AS day FROM changed AS c
+             JOIN @extschema@.academic_year AS y ON y.label = c.academic_year WHERE c.granted'
+        WHEN 'enrolment' THEN
+            'SELECT c.student_id, y.starts AS day FROM changed AS c
+             JOIN @extschema@.academic_year AS y ON y.label = c.academic_year'
+        WHEN 'student_college' THEN
+            'SELECT c.student_id, c.valid_from AS day FROM changed AS c'
+        -- every student who was in the college during the year
+        WHEN 'coefficients' THEN
+            'SELECT sc.student_id, greatest(y.starts, sc.valid_from) AS day FROM changed AS c
+             JOIN @extschema@.academic_year AS y ON y.label = c.academic_year
+             JOIN @extschema@.college_spans AS sc
+               ON sc.college = c.college AND sc.valid_from <= y.ends
+              AND (sc.valid_to IS NULL OR sc.valid_to > y.starts)'
+    END;
+BEGIN
+    IF changed_days IS NULL THEN
+        RAISE EXCEPTION 'engage.mark_stale has no rule for table %', TG_TABLE_NAME;
+    END IF;
+    EXECUTE pg_catalog.format(
+        'INSERT INTO @extschema@.refresh_stale AS rs (student_id, from_day)
+         SELECT m.student_id, greatest(min(m.day), $2) FROM (%s) AS m
+         GROUP BY m.student_id HAVING min(m.day) < $1
+         ON CONFLICT (student_id) DO UPDATE SET from_day = least(rs.from_day, EXCLUDED.from_day)',
+        changed_days)
+    USING @extschema@.today(), (SELECT min(y.starts) FROM @extschema@.academic_year AS y);
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.mark_stale() IS
+'Trigger function (statement level, transition table "changed"): marks in engage.refresh_stale each student whose stored days a change of events, consent granted, enrolment, college or coefficients makes out of date, from the first day it changes.';
+
+CREATE TRIGGER ele_event_mark_new AFTER INSERT ON @extschema@.ele_event
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale();
+CREATE TRIGGER ele_event_mark_gone AFTER DELETE ON @extschema@.ele_event
+    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale();
+CREATE TRIGGER app_event_mark_new AFTER INSERT ON @extschema@.app_event
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale();
+CREATE TRIGGER app_event_mark_gone AFTER DELETE ON @extschema@.app_event
+    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale();
+CREATE TRIGGER career_event_mark_new AFTER INSERT ON @extschema@.career_event
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale();
+CREATE TRIGGER career_event_mark_changed AFTER UPDATE ON @extschema@.career_event
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale();
+CREATE TRIGGER career_event_mark_gone AFTER DELETE ON @extschema@.career_event
+    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale();
+CREATE TRIGGER consent_mark_new AFTER INSERT ON @extschema@.consent
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale();
+CREATE TRIGGER enrolment_mark_new AFTER INSERT ON @extschema@.enrolment
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale();
+CREATE TRIGGER enrolment_mark_gone AFTER DELETE ON @extschema@.enrolment
+    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale();
+CREATE TRIGGER student_college_mark_new AFTER INSERT ON @extschema@.student_college
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale();
+CREATE TRIGGER student_college_mark_changed AFTER UPDATE ON @extschema@.student_college
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale();
+CREATE TRIGGER coefficients_mark_new AFTER INSERT ON @extschema@.coefficients
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale();
+CREATE TRIGGER coefficients_mark_changed AFTER UPDATE ON @extschema@.coefficients
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale();
+CREATE TRIGGER coefficients_mark_gone AFTER DELETE ON @extschema@.coefficients
+    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale();
+REVOKE ALL ON FUNCTION @extschema@.mark_stale() FROM PUBLIC;
+ALTER FUNCTION @extschema@.mark_stale() OWNER TO engage_owner;
+COMMENT ON POLICY loader_all ON @extschema@.refresh_stale IS 'Loaders read and write every row.';
+REVOKE ALL ON @extschema@.refresh_stale FROM PUBLIC;
+GRANT SELECT, INSERT, DELETE ON @extschema@.refresh_stale TO engage_loader;
+GRANT SELECT, INSERT, UPDATE ON @extschema@.refresh_stale TO engage_owner;
+GRANT SELECT ON @extschema@.student_college, @extschema@.college_spans TO engage_owner;
+-- added without a stored default value, as a fresh install has none
+ALTER TABLE @extschema@.refresh_run ADD COLUMN students_caught_up integer;
+UPDATE @extschema@.refresh_run SET students_caught_up = 0;
+ALTER TABLE @extschema@.refresh_run ALTER COLUMN students_caught_up SET DEFAULT 0,
+                                    ALTER COLUMN students_caught_up SET NOT NULL;
+COMMENT ON COLUMN @extschema@.refresh_run.students_caught_up IS 'Students the nightly run recomputed from an earlier day because their data changed (engage.refresh_stale).';
+
 -- The tutee list shows the viewer's students, even to an administrator ------
 CREATE OR REPLACE VIEW @extschema@.my_students
 WITH (security_invoker = true) AS
@@ -499,10 +618,12 @@ SET jit = off
 AS $$
 DECLARE
     started     timestamptz := pg_catalog.clock_timestamp();
-    r           record;
     written     bigint := 0;
     purged      bigint := 0;
     purged_here bigint := 0;
+    nightly     boolean := from_day IS NULL AND to_day IS NULL;
+    stale_ids   text[] := '{}';
+    stale_from  date[] := '{}';
     n_students  integer;
     missing     record;
     weeks       date[];
@@ -556,10 +677,26 @@ BEGIN
                   HINT = 'Add a row to engage.coefficients for that college and year.';
     END IF;
 
-    r := @extschema@.profile_range(from_day, to_day);
+    -- Students whose stored days changed since they were computed: the
+    -- nightly run takes them from the first changed day on; a run over a
+    -- range up to yesterday settles those it covers from their first day.
+    IF nightly THEN
+        WITH claimed AS (
+            DELETE FROM @extschema@.refresh_stale AS rs WHERE rs.from_day <= refresh.to_day
+            RETURNING rs.student_id, rs.from_day AS first_day
+        )
+        SELECT coalesce(pg_catalog.array_agg(c.student_id), '{}'), coalesce(pg_catalog.array_agg(c.first_day), '{}')
+        INTO stale_ids, stale_from
+        FROM claimed AS c WHERE c.first_day < refresh.from_day;
+    ELSIF to_day >= @extschema@.today() - 1 THEN
+        DELETE FROM @extschema@.refresh_stale AS rs WHERE rs.from_day >= refresh.from_day;
+    END IF;
 
     DELETE FROM @extschema@.daily_engagement AS de
     WHERE de.day BETWEEN from_day AND to_day;
+    DELETE FROM @extschema@.daily_engagement AS de
+    USING ROWS FROM (pg_catalog.unnest(stale_ids), pg_catalog.unnest(stale_from)) AS c(student_id, first_day)
+    WHERE de.student_id = c.student_id AND de.day >= c.first_day AND de.day < from_day;
 
     -- Each consenting student's streams, read by student through the
     -- indexes that lead with student_id, go through engage.daily_profile
@@ -573,9 +710,14 @@ BEGIN
     SELECT st.student_id, p.module_code, p.day, p.ele_minutes, p.app_choices, p.career_events,
            p.score, p.ele_minutes_7d, p.app_choices_7d, p.career_events_7d
     FROM @extschema@.student AS st
+    -- each student's first day: from_day, or an earlier changed day
+    LEFT JOIN ROWS FROM (pg_catalog.unnest(stale_ids), pg_catalog.unnest(stale_from)) AS c(student_id, first_day)
+           ON c.student_id = st.student_id
+    CROSS JOIN LATERAL (SELECT least(c.first_day, from_day) AS first_day) AS span
+    CROSS JOIN LATERAL @extschema@.profile_range(span.first_day, to_day) AS r
     CROSS JOIN LATERAL (
         SELECT @extschema@.daily_profile(f.kind, f.ts, f.module_code, f.day, f.until,
-                                         f.x, f.y, f.z, from_day, to_day) AS days
+                                         f.x, f.y, f.z, span.first_day, to_day) AS days
         FROM (
             -- consent per academic year, cut by the college the student
             -- was in, with that college's weights for the year
@@ -616,7 +758,7 @@ BEGIN
     WHERE EXISTS (SELECT FROM @extschema@.consent_latest AS cl
                   JOIN @extschema@.academic_year AS y ON y.label = cl.academic_year
                   WHERE cl.student_id = st.student_id AND cl.granted
-                    AND y.starts <= to_day AND y.ends >= from_day);
+                    AND y.starts <= to_day AND y.ends >= span.first_day);
 
     GET DIAGNOSTICS written = ROW_COUNT;
 
@@ -651,7 +793,8 @@ BEGIN
     -- programme and week by only 1 to 4 students, whose figures would follow
     -- by difference
     weeks := weeks || ARRAY(SELECT d::date FROM pg_catalog.generate_series(
-                                pg_catalog.date_trunc('week', from_day), to_day, interval '7 days') AS d);
+                                pg_catalog.date_trunc('week', least(from_day, (SELECT min(f) FROM pg_catalog.unnest(stale_from) AS f))),
+                                to_day, interval '7 days') AS d);
     DELETE FROM @extschema@.cohort_week AS cw WHERE cw.week = ANY (weeks);
     -- The cohort figures join large sets on equal keys, where the planner's
     -- estimates of the weekly groups are blind and a nested loop costs
@@ -737,9 +880,9 @@ BEGIN
     WHERE de.day BETWEEN from_day AND to_day;
 
     INSERT INTO @extschema@.refresh_run
-        (started_at, finished_at, from_day, to_day, days, students, rows_written, rows_purged)
+        (started_at, finished_at, from_day, to_day, days, students, rows_written, rows_purged, students_caught_up)
     VALUES (started, pg_catalog.clock_timestamp(), from_day, to_day, to_day - from_day + 1,
-            n_students, written, purged);
+            n_students, written, purged, pg_catalog.cardinality(stale_ids));
 END
 $$;
 

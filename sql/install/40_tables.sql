@@ -511,7 +511,8 @@ CREATE TABLE @extschema@.refresh_run (
     students      integer NOT NULL,
     rows_written  bigint NOT NULL,
     rows_purged   bigint NOT NULL,
-    run_by        text NOT NULL DEFAULT CURRENT_USER
+    run_by        text NOT NULL DEFAULT CURRENT_USER,
+    students_caught_up integer NOT NULL DEFAULT 0
 );
 COMMENT ON TABLE @extschema@.refresh_run IS 'One row per completed engage.refresh: when, which days, how many students and rows.';
 COMMENT ON COLUMN @extschema@.refresh_run.run_id IS 'Identifier of the run.';
@@ -524,6 +525,7 @@ COMMENT ON COLUMN @extschema@.refresh_run.students IS 'Students with rows in the
 COMMENT ON COLUMN @extschema@.refresh_run.rows_written IS 'Rows written to engage.daily_engagement.';
 COMMENT ON COLUMN @extschema@.refresh_run.run_by IS 'Role that ran the refresh.';
 COMMENT ON COLUMN @extschema@.refresh_run.rows_purged IS 'Rows removed outside the range because consent was withdrawn.';
+COMMENT ON COLUMN @extschema@.refresh_run.students_caught_up IS 'Students the nightly run recomputed from an earlier day because their data changed (engage.refresh_stale).';
 
 -- One call per statement: each call rewrites the extension's catalog row.
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.college', '');

@@ -66,7 +66,13 @@ CREATE POLICY viewer_read ON @extschema@.assessment_mark FOR SELECT TO engage_tu
 ALTER TABLE @extschema@.student_college ENABLE ROW LEVEL SECURITY;
 ALTER TABLE @extschema@.student_college FORCE ROW LEVEL SECURITY;
 
+-- the nightly run's marks: written by engage.mark_stale, read and emptied by
+-- the refresh (as the loader)
+ALTER TABLE @extschema@.refresh_stale ENABLE ROW LEVEL SECURITY;
+ALTER TABLE @extschema@.refresh_stale FORCE ROW LEVEL SECURITY;
+
 -- loaders write the source data and run the refresh
+CREATE POLICY loader_all ON @extschema@.refresh_stale FOR ALL TO engage_loader USING (true) WITH CHECK (true);
 CREATE POLICY loader_all ON @extschema@.student_college FOR ALL TO engage_loader USING (true) WITH CHECK (true);
 CREATE POLICY loader_all ON @extschema@.student FOR ALL TO engage_loader USING (true) WITH CHECK (true);
 CREATE POLICY loader_all ON @extschema@.tutoring FOR ALL TO engage_loader USING (true) WITH CHECK (true);

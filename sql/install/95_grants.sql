@@ -67,7 +67,7 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON
 GRANT SELECT, INSERT ON @extschema@.consent, @extschema@.refresh_run TO engage_loader;
 -- engage.stamp_consent numbers a loader's consent rows from the sequence
 GRANT USAGE ON SEQUENCE @extschema@.consent_consent_id_seq TO engage_loader;
-GRANT SELECT, INSERT, DELETE ON @extschema@.cohort_week TO engage_loader;
+GRANT SELECT, INSERT, DELETE ON @extschema@.cohort_week, @extschema@.refresh_stale TO engage_loader;
 GRANT SELECT ON @extschema@.coefficients, @extschema@.exam_period, @extschema@.consent_latest,
                 @extschema@.college_spans TO engage_loader;
 GRANT EXECUTE ON PROCEDURE @extschema@.refresh(date, date) TO engage_loader;
@@ -98,13 +98,16 @@ ALTER FUNCTION @extschema@.require_student_or_tutor(text) OWNER TO engage_owner;
 ALTER FUNCTION @extschema@.record_meeting_note(text, date, text, text, jsonb, text) OWNER TO engage_owner;
 ALTER FUNCTION @extschema@.set_consent(text, boolean) OWNER TO engage_owner;
 ALTER FUNCTION @extschema@.remove_meeting_note(bigint, text) OWNER TO engage_owner;
+ALTER FUNCTION @extschema@.mark_stale() OWNER TO engage_owner;
 ALTER VIEW @extschema@.cohort_engagement OWNER TO engage_owner;
 ALTER VIEW @extschema@.meeting_note_index OWNER TO engage_owner;
 GRANT USAGE ON SCHEMA @extschema@ TO engage_owner;
 GRANT SELECT ON @extschema@.student, @extschema@.staff, @extschema@.tutoring, @extschema@.consent,
                 @extschema@.consent_latest, @extschema@.academic_year, @extschema@.exam_period,
-                @extschema@.meeting_note, @extschema@.cohort_week
+                @extschema@.meeting_note, @extschema@.cohort_week, @extschema@.student_college,
+                @extschema@.college_spans
     TO engage_owner;
+GRANT SELECT, INSERT, UPDATE ON @extschema@.refresh_stale TO engage_owner;
 GRANT INSERT ON @extschema@.consent, @extschema@.meeting_note, @extschema@.meeting_note_removal TO engage_owner;
 GRANT DELETE ON @extschema@.meeting_note TO engage_owner;
 GRANT EXECUTE ON FUNCTION @extschema@.app_viewer(), @extschema@.session_is_app() TO engage_owner;
