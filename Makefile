@@ -28,7 +28,7 @@ $(DATA_built): $(INSTALL_PARTS) $(EXTENSION).control
 	@{ printf -- '-- engage %s: generated from sql/install/*.sql; edit those parts.\n\n' '$(EXTVERSION)'; \
 	   for f in $(INSTALL_PARTS); do cat $$f; echo; done; } > $@
 
-.PHONY: deps demo test test-valgrind test-matrix test-package postgres-versions bench bench-backfill
+.PHONY: deps demo test test-valgrind test-sanitize test-fuzz test-matrix test-package postgres-versions bench bench-backfill
 deps:
 	test/install-deps.sh
 
@@ -41,6 +41,15 @@ test: deps
 # The same suites with every backend under valgrind memcheck (slow: minutes).
 test-valgrind: deps
 	test/valgrind.sh
+
+# The same suites with engage built under AddressSanitizer and UBSan (under a minute).
+test-sanitize: deps
+	test/sanitize.sh
+
+# Random SQL from sqlsmith as each kind of login; fails on a backend crash
+# (FUZZ_QUERIES per role, default 2000: under a minute; 50000 for a long run).
+test-fuzz: deps
+	test/fuzz.sh
 
 # Builds the Debian package, installs it with dpkg and uses it in a fresh
 # cluster; this tree's build is installed again afterwards.

@@ -50,7 +50,8 @@ GRANT EXECUTE ON FUNCTION @extschema@.viewer(), @extschema@.app_viewer(), @extsc
                           @extschema@.visible_students(), @extschema@.consenting_students(),
                           @extschema@.mark_students(),
                           @extschema@.record_meeting_note(text, date, text, text, jsonb, text),
-                          @extschema@.set_consent(text, boolean)
+                          @extschema@.set_consent(text, boolean),
+                          @extschema@.request_note_removal(bigint, text)
     TO engage_app, engage_tutor, engage_student;
 
 -- analysts: cohorts only
@@ -80,10 +81,12 @@ GRANT SELECT ON @extschema@.student, @extschema@.staff, @extschema@.tutoring, @e
                 @extschema@.refresh_run
     TO engage_admin;
 -- which notes exist, to remove one; not what they say
-GRANT SELECT ON @extschema@.meeting_note_index TO engage_admin;
+GRANT SELECT ON @extschema@.meeting_note_index, @extschema@.note_removal_queue,
+                @extschema@.note_removal_request TO engage_admin;
 GRANT SELECT, INSERT, UPDATE, DELETE ON @extschema@.exam_period, @extschema@.coefficients TO engage_admin;
 GRANT EXECUTE ON FUNCTION @extschema@.set_consent(text, boolean),
                           @extschema@.remove_meeting_note(bigint, text),
+                          @extschema@.decide_note_removal(bigint, boolean, text),
                           @extschema@.viewer(), @extschema@.app_viewer(), @extschema@.session_is_app(),
                           @extschema@.visible_students()
     TO engage_admin;
@@ -99,6 +102,9 @@ ALTER FUNCTION @extschema@.record_meeting_note(text, date, text, text, jsonb, te
 ALTER FUNCTION @extschema@.set_consent(text, boolean) OWNER TO engage_owner;
 ALTER FUNCTION @extschema@.remove_meeting_note(bigint, text) OWNER TO engage_owner;
 ALTER FUNCTION @extschema@.mark_stale() OWNER TO engage_owner;
+ALTER FUNCTION @extschema@.request_note_removal(bigint, text) OWNER TO engage_owner;
+ALTER FUNCTION @extschema@.decide_note_removal(bigint, boolean, text) OWNER TO engage_owner;
+ALTER VIEW @extschema@.note_removal_queue OWNER TO engage_owner;
 ALTER VIEW @extschema@.cohort_engagement OWNER TO engage_owner;
 ALTER VIEW @extschema@.meeting_note_index OWNER TO engage_owner;
 GRANT USAGE ON SCHEMA @extschema@ TO engage_owner;
@@ -107,7 +113,7 @@ GRANT SELECT ON @extschema@.student, @extschema@.staff, @extschema@.tutoring, @e
                 @extschema@.meeting_note, @extschema@.cohort_week, @extschema@.student_college,
                 @extschema@.college_spans
     TO engage_owner;
-GRANT SELECT, INSERT, UPDATE ON @extschema@.refresh_stale TO engage_owner;
+GRANT SELECT, INSERT, UPDATE ON @extschema@.refresh_stale, @extschema@.note_removal_request TO engage_owner;
 GRANT INSERT ON @extschema@.consent, @extschema@.meeting_note, @extschema@.meeting_note_removal TO engage_owner;
 GRANT DELETE ON @extschema@.meeting_note TO engage_owner;
 GRANT EXECUTE ON FUNCTION @extschema@.app_viewer(), @extschema@.session_is_app() TO engage_owner;

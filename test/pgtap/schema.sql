@@ -9,6 +9,7 @@ SELECT tables_are('engage', ARRAY[
     'module', 'enrolment', 'ele_event', 'app_event', 'career_event', 'attendance',
     'assessment_mark', 'exam_period', 'employability', 'meeting_note', 'daily_engagement',
     'refresh_run', 'meeting_note_removal', 'cohort_week', 'student_college', 'refresh_stale',
+    'note_removal_request',
     'ele_event_0', 'ele_event_1', 'ele_event_2', 'ele_event_3', 'ele_event_4', 'ele_event_5',
     'ele_event_6', 'ele_event_7'], 'the canonical tables exist with their contract names, and the page-view partitions');
 
@@ -54,7 +55,8 @@ $$, ARRAY['engage.viewer()', 'engage.visible_students()', 'engage.consenting_stu
           'engage.mark_students()', 'engage.require_student_or_tutor(text)',
           'engage.record_meeting_note(text,date,text,text,jsonb,text)',
           'engage.set_consent(text,boolean)', 'engage.remove_meeting_note(bigint,text)',
-          'engage.mark_stale()'],
+          'engage.mark_stale()', 'engage.request_note_removal(bigint,text)',
+          'engage.decide_note_removal(bigint,boolean,text)'],
    'only the identity, policy and writing functions run with the owner''s rights');
 
 SELECT is_empty($$
@@ -73,7 +75,8 @@ $$, 'no function with the owner''s rights is executable by PUBLIC, analysts or l
 
 SELECT is_empty($$
     SELECT p.oid::regprocedure::text FROM pg_proc AS p
-    WHERE p.oid = ANY (ARRAY['engage.remove_meeting_note(bigint,text)']::regprocedure[])
+    WHERE p.oid = ANY (ARRAY['engage.remove_meeting_note(bigint,text)',
+                             'engage.decide_note_removal(bigint,boolean,text)']::regprocedure[])
       AND (has_function_privilege('engage_tutor', p.oid, 'EXECUTE')
            OR has_function_privilege('engage_student', p.oid, 'EXECUTE')
            OR has_function_privilege('engage_app', p.oid, 'EXECUTE'))
@@ -93,14 +96,15 @@ SELECT set_eq($$
     SELECT c.relname::text FROM pg_class AS c
     WHERE c.relnamespace = 'engage'::regnamespace AND c.relkind = 'v'
       AND NOT coalesce('security_invoker=true' = ANY (c.reloptions), false)
-$$, ARRAY['cohort_engagement', 'meeting_note_index'],
-   'every view runs with the caller''s rights but the cohort view and the administrators'' note index');
+$$, ARRAY['cohort_engagement', 'meeting_note_index', 'note_removal_queue'],
+   'every view runs with the caller''s rights but the cohort view and the administrators'' note index and queue');
 
 SELECT set_eq($$
     SELECT r.rolname::text FROM pg_roles AS r
-    WHERE has_table_privilege(r.oid, 'engage.meeting_note_index', 'SELECT') AND NOT r.rolsuper
+    WHERE (has_table_privilege(r.oid, 'engage.meeting_note_index', 'SELECT')
+           OR has_table_privilege(r.oid, 'engage.note_removal_queue', 'SELECT')) AND NOT r.rolsuper
       AND r.rolname LIKE 'engage\_%' AND r.rolname <> 'engage_owner'
-$$, ARRAY['engage_admin'], 'only administrators read the note index');
+$$, ARRAY['engage_admin'], 'only administrators read the note index and the removal queue');
 
 SELECT is_empty($$
     SELECT p.oid::regprocedure::text FROM pg_proc AS p
