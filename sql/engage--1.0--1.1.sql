@@ -1055,3 +1055,6 @@ GRANT SELECT ON @extschema@.student, @extschema@.staff, @extschema@.tutoring, @e
 GRANT INSERT ON @extschema@.consent, @extschema@.meeting_note, @extschema@.meeting_note_removal TO engage_owner;
 GRANT DELETE ON @extschema@.meeting_note TO engage_owner;
 GRANT EXECUTE ON FUNCTION @extschema@.app_viewer(), @extschema@.session_is_app() TO engage_owner;
+
+COMMENT ON PROCEDURE @extschema@.refresh(date, date) IS
+'The nightly computation: recomputes engage.daily_engagement for every consenting student, per enrolled module and overall, for each day from from_day to to_day (both default to yesterday in engage.time_zone; called without arguments it also recomputes the students engage.refresh_stale marks, from their first changed day), removes the rows of withdrawn consent, recomputes the cohort figures of the weeks it touched, and records the run in engage.refresh_run. Idempotent.';

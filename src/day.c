@@ -97,17 +97,38 @@ EngageLocalDate(TimestampTz ts, pg_tz *tz, int *offset)
 	return day;
 }
 
-/* The UTC instant at which a local calendar day begins. */
-TimestampTz
-EngageLocalMidnight(DateADT day, pg_tz *tz)
+/*
+ * The UTC instant at which a local calendar day begins, if it is a timestamp:
+ * dates reach far beyond timestamps, and the arithmetic must not overflow.
+ */
+bool
+EngageLocalMidnightValid(DateADT day, pg_tz *tz, TimestampTz *result)
 {
 	struct pg_tm tm;
 	int			offset;
 
+	if (day < DATETIME_MIN_JULIAN - POSTGRES_EPOCH_JDATE ||
+		day >= TIMESTAMP_END_JULIAN - POSTGRES_EPOCH_JDATE)
+		return false;
 	memset(&tm, 0, sizeof(tm));
 	j2date(day + POSTGRES_EPOCH_JDATE, &tm.tm_year, &tm.tm_mon, &tm.tm_mday);
 	offset = DetermineTimeZoneOffset(&tm, tz);
-	return (TimestampTz) day * USECS_PER_DAY + (TimestampTz) offset * USECS_PER_SEC;
+	*result = (TimestampTz) day * USECS_PER_DAY + (TimestampTz) offset * USECS_PER_SEC;
+	return IS_VALID_TIMESTAMP(*result);
+}
+
+/* The same, refusing a day whose midnight is no timestamp. */
+TimestampTz
+EngageLocalMidnight(DateADT day, pg_tz *tz)
+{
+	TimestampTz result;
+
+	if (!EngageLocalMidnightValid(day, tz, &result))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("date out of range for timestamp in time zone \"%s\"",
+						pg_get_timezone_name(tz))));
+	return result;
 }
 
 /* The calendar day of an instant in engage.time_zone; infinities stay infinite. */

@@ -479,9 +479,9 @@ EleDayOf(EleDayCache *cache, TimestampTz ts)
 
 	day = EngageLocalDate(ts, cache->tz, &offset);
 	cache->day = day;
-	cache->start = EngageLocalMidnight(day, cache->tz);
-	cache->end = EngageLocalMidnight(day + 1, cache->tz);
-	if (cache->start > ts || cache->end <= ts ||
+	if (!EngageLocalMidnightValid(day, cache->tz, &cache->start) ||
+		!EngageLocalMidnightValid(day + 1, cache->tz, &cache->end) ||
+		cache->start > ts || cache->end <= ts ||
 		EngageLocalDate(cache->start, cache->tz, &start_offset) != day ||
 		EngageLocalDate(cache->end - 1, cache->tz, &end_offset) != day ||
 		start_offset != end_offset)

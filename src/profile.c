@@ -476,6 +476,7 @@ engage_profile_range(PG_FUNCTION_ARGS)
 {
 	DateADT		from_day = PG_GETARG_DATEADT(0);
 	DateADT		to_day = PG_GETARG_DATEADT(1);
+	TimestampTz to_ts;
 	TupleDesc	tupdesc;
 	Datum		values[3];
 	bool		nulls[3] = {false, false, false};
@@ -489,7 +490,10 @@ engage_profile_range(PG_FUNCTION_ARGS)
 	tupdesc = BlessTupleDesc(tupdesc);
 	values[0] = DateADTGetDatum(from_day - (SCORE_WINDOW_DAYS - 1));
 	values[1] = TimestampTzGetDatum(EngageLocalMidnight(from_day - (SCORE_WINDOW_DAYS - 1), engage_tz));
-	values[2] = TimestampTzGetDatum(EngageLocalMidnight(to_day + 1, engage_tz) +
-									(TimestampTz) engage_idle_gap_ms * 1000);
+	to_ts = EngageLocalMidnight(to_day + 1, engage_tz) + (TimestampTz) engage_idle_gap_ms * 1000;
+	/* past the last timestamp by the idle gap: every later view counts */
+	if (!IS_VALID_TIMESTAMP(to_ts))
+		TIMESTAMP_NOEND(to_ts);
+	values[2] = TimestampTzGetDatum(to_ts);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

@@ -1,6 +1,6 @@
 -- Every error a user can cause gets a specific SQLSTATE.
 BEGIN;
-SELECT plan(55);
+SELECT plan(58);
 SET LOCAL TimeZone = 'UTC';
 
 -- engage.ele_minutes parameters
@@ -89,6 +89,14 @@ SELECT throws_ok($$SELECT engage.score(1e308, 0, 0, 10, 0, 0)$$,
                  '22003', 'engagement score out of range', 'a score that would be infinite is refused');
 SELECT throws_ok($$SELECT engage.score(0, 0, 0, 'Infinity', 0, 0)$$,
                  '22003', 'engagement score out of range', 'an infinite weight gives no score');
+
+-- the local midnight of a day beyond the timestamps
+SELECT throws_ok($$SELECT engage.local_midnight('300000-01-01')$$, '22008', NULL,
+                 'the midnight of a day past the last timestamp is refused');
+SELECT throws_ok($$SELECT engage.local_midnight('4714-11-23 BC')$$, '22008', NULL,
+                 'and of a day before the first');
+SELECT throws_ok($$SELECT engage.profile_range('5874897-12-25', '5874897-12-31')$$, '22008', NULL,
+                 'a profile range past the last timestamp is refused');
 
 -- engage.refresh
 SELECT throws_ok($$CALL engage.refresh('2026-01-02', '2026-01-01')$$, '22023', NULL, 'refresh refuses a reversed range');
