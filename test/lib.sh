@@ -18,6 +18,13 @@ equal() {
     fi
 }
 
+# until_true QUERY: waits up to a minute and a half for QUERY, run with
+# $psql, to return t
+until_true() {
+    i=0
+    until [ "$($psql -c "$1")" = t ]; do i=$((i + 1)); [ $i -lt 450 ] || return 1; sleep 0.2; done
+}
+
 # postgres refuses to run as root: as root, the server runs as postgres
 as_server() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 

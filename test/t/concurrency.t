@@ -19,12 +19,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# waits up to a minute for a query to return t
-until_true() {
-    i=0
-    until [ "$($psql -c "$1")" = t ]; do i=$((i + 1)); [ $i -lt 300 ] || return 1; sleep 0.2; done
-}
-
 echo "1..5"
 dropdb --if-exists $db >/dev/null 2>&1
 createdb $db && $psql -c "SET client_min_messages = warning" -c "CREATE EXTENSION engage" &&

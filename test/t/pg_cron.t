@@ -27,11 +27,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# waits up to a minute and a half for a query to return t
-until_true() {
-    i=0
-    until [ "$($psql -c "$1")" = t ]; do i=$((i + 1)); [ $i -lt 450 ] || return 1; sleep 0.2; done
-}
 
 echo "1..6"
 server_init "$work" &&
