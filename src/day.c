@@ -131,6 +131,18 @@ EngageLocalMidnight(DateADT day, pg_tz *tz)
 	return result;
 }
 
+/* Formats a date for a message as YYYY-MM-DD, whatever the DateStyle. */
+char *
+EngageDateText(DateADT day)
+{
+	int			year;
+	int			month;
+	int			mday;
+
+	j2date(day + POSTGRES_EPOCH_JDATE, &year, &month, &mday);
+	return psprintf("%04d-%02d-%02d", year, month, mday);
+}
+
 /* The calendar day of an instant in engage.time_zone; infinities stay infinite. */
 static DateADT
 EngageLocalDay(TimestampTz ts)

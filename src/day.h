@@ -24,6 +24,9 @@ extern void DayQueryStarted(void);
 /* The local calendar day of a finite instant, and the UTC offset then. */
 extern DateADT EngageLocalDate(TimestampTz ts, pg_tz *tz, int *offset);
 
+/* A finite date as YYYY-MM-DD for a message, whatever the DateStyle. */
+extern char *EngageDateText(DateADT day);
+
 /* The UTC instant at which a local calendar day begins: an error, or false,
  * for a day whose midnight is no timestamp. */
 extern TimestampTz EngageLocalMidnight(DateADT day, pg_tz *tz);

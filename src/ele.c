@@ -279,7 +279,6 @@ EleTransition(FunctionCallInfo fcinfo, bool explicit_params)
 	EleState   *state;
 	EleParams	params;
 	TimestampTz ts;
-	int32		module = ELE_NO_MODULE;
 
 	if (!AggCheckCallContext(fcinfo, &aggctx))
 		elog(ERROR, "engage.ele_minutes transition called in non-aggregate context");
@@ -312,13 +311,7 @@ EleTransition(FunctionCallInfo fcinfo, bool explicit_params)
 	else if (explicit_params)
 		EleCheckSameParams(&state->params, &params);
 
-	if (!PG_ARGISNULL(2))
-	{
-		text	   *name = PG_GETARG_TEXT_PP(2);
-
-		module = EleModuleIndex(state, VARDATA_ANY(name), VARSIZE_ANY_EXHDR(name));
-	}
-	EleAddView(state, ts, module);
+	EleAddViewOf(state, ts, PG_ARGISNULL(2) ? NULL : PG_GETARG_TEXT_PP(2));
 
 	PG_RETURN_POINTER(state);
 }

@@ -96,6 +96,15 @@ EleAddView(EleState *state, TimestampTz ts, int32 module)
 extern void EleParamsFromSettings(EleParams *params);
 extern EleState *EleStateCreate(MemoryContext ctx, const EleParams *params);
 extern int32 EleModuleIndex(EleState *state, const char *name, int32 len);
+
+/* Appends one view of a module named by text, or of no module (NULL). */
+static inline void
+EleAddViewOf(EleState *state, TimestampTz ts, text *module)
+{
+	EleAddView(state, ts,
+			   module == NULL ? ELE_NO_MODULE
+			   : EleModuleIndex(state, VARDATA_ANY(module), VARSIZE_ANY_EXHDR(module)));
+}
 /* Sorts modules by name (index order is then name order) and views by time. */
 extern void EleNormalize(EleState *state);
 /* The credits of the sorted views, ordered by module, then day. */

@@ -38,18 +38,6 @@
 #include "utils/datetime.h"
 #include "utils/timestamp.h"
 
-/* Formats a date for a message as YYYY-MM-DD, whatever the DateStyle. */
-static char *
-ProfileDateText(DateADT day)
-{
-	int			year;
-	int			month;
-	int			mday;
-
-	j2date(day + POSTGRES_EPOCH_JDATE, &year, &month, &mday);
-	return psprintf("%04d-%02d-%02d", year, month, mday);
-}
-
 /* Checks the requested range and makes the empty state for it. */
 static ProfileState *
 ProfileStateCreate(MemoryContext ctx, DateADT from_day, DateADT to_day)
@@ -57,20 +45,7 @@ ProfileStateCreate(MemoryContext ctx, DateADT from_day, DateADT to_day)
 	ProfileState *state;
 	EleParams	params;
 
-	if (DATE_NOT_FINITE(from_day) || DATE_NOT_FINITE(to_day))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("from_day and to_day of engage.daily_profile must be finite dates")));
-	if (from_day > to_day)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("from_day must not be after to_day"),
-				 errdetail("from_day was %s and to_day was %s.",
-						   ProfileDateText(from_day), ProfileDateText(to_day))));
-	if ((int64) to_day - from_day >= SCORE_MAX_DAYS)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("engage.daily_profile covers at most %d days", SCORE_MAX_DAYS)));
+	ScoreCheckRange("engage.daily_profile", from_day, to_day);
 
 	EleParamsFromSettings(&params);
 	state = MemoryContextAllocZero(ctx, sizeof(ProfileState));
@@ -207,16 +182,8 @@ engage_daily_profile_trans(PG_FUNCTION_ARGS)
 						 errmsg("a page view of engage.daily_profile needs a timestamp")));
 			if (TIMESTAMP_NOT_FINITE(PG_GETARG_TIMESTAMPTZ(2)))
 				break;
-			if (PG_ARGISNULL(3))
-				EleAddView(state->ele, PG_GETARG_TIMESTAMPTZ(2), ELE_NO_MODULE);
-			else
-			{
-				text	   *module = PG_GETARG_TEXT_PP(3);
-
-				EleAddView(state->ele, PG_GETARG_TIMESTAMPTZ(2),
-						   EleModuleIndex(state->ele, VARDATA_ANY(module),
-										  VARSIZE_ANY_EXHDR(module)));
-			}
+			EleAddViewOf(state->ele, PG_GETARG_TIMESTAMPTZ(2),
+						 PG_ARGISNULL(3) ? NULL : PG_GETARG_TEXT_PP(3));
 			break;
 		case PROFILE_APP:
 			if (PG_ARGISNULL(2))
@@ -271,7 +238,7 @@ ProfileInt32(int64 value, const char *what, DateADT day)
 	if (value > PG_INT32_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("%s out of range on %s", what, ProfileDateText(day))));
+				 errmsg("%s out of range on %s", what, EngageDateText(day))));
 	return (int32) value;
 }
 
@@ -359,7 +326,7 @@ engage_daily_profile_final(PG_FUNCTION_ARGS)
 						ereport(ERROR,
 								(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 								 errmsg("two spans of consent of engage.daily_profile cover %s",
-										ProfileDateText(day))));
+										EngageDateText(day))));
 					weights[slot] = item;
 					break;
 			}
@@ -406,7 +373,7 @@ engage_daily_profile_final(PG_FUNCTION_ARGS)
 				pg_add_s64_overflow(career7, career[k], &career7))
 				ereport(ERROR,
 						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-						 errmsg("7-day sums out of range on %s", ProfileDateText(day))));
+						 errmsg("7-day sums out of range on %s", EngageDateText(day))));
 
 		/* the overall series first, then each module enrolled that day */
 		for (int32 m = ELE_NO_MODULE; m < nmodules; m++)
@@ -427,7 +394,7 @@ engage_daily_profile_final(PG_FUNCTION_ARGS)
 			if (!isfinite(ele7) || !isfinite(score))
 				ereport(ERROR,
 						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-						 errmsg("engagement score out of range on %s", ProfileDateText(day)),
+						 errmsg("engagement score out of range on %s", EngageDateText(day)),
 						 errdetail("The 7-day sums were %g minutes, " INT64_FORMAT " app choices and "
 								   INT64_FORMAT " careers events; the weights %g, %g and %g.",
 								   ele7, app7, career7, w->x, w->y, w->z)));

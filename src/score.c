@@ -11,6 +11,7 @@
  * never drifts and is the same whatever range it is computed in.
  */
 #include "score.h"
+#include "day.h"
 
 #include <math.h>
 
@@ -22,16 +23,29 @@
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 
-/* Formats a date for a message as YYYY-MM-DD, whatever the DateStyle. */
-static char *
-ScoreDateText(DateADT day)
+/*
+ * Refuses a range of days that the day-series aggregates (fn) cannot make:
+ * infinite, reversed, or longer than SCORE_MAX_DAYS.
+ */
+void
+ScoreCheckRange(const char *fn, DateADT from_day, DateADT to_day)
 {
-	int			year;
-	int			month;
-	int			mday;
-
-	j2date(day + POSTGRES_EPOCH_JDATE, &year, &month, &mday);
-	return psprintf("%04d-%02d-%02d", year, month, mday);
+	if (DATE_NOT_FINITE(from_day) || DATE_NOT_FINITE(to_day))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("from_day and to_day of %s must be finite dates", fn)));
+	if (from_day > to_day)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("from_day must not be after to_day"),
+				 errdetail("from_day was %s and to_day was %s.",
+						   EngageDateText(from_day), EngageDateText(to_day))));
+	if ((int64) to_day - from_day >= SCORE_MAX_DAYS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("%s covers at most %d days", fn, SCORE_MAX_DAYS),
+				 errdetail("from_day was %s and to_day was %s.",
+						   EngageDateText(from_day), EngageDateText(to_day))));
 }
 
 /* Checks the requested range and makes the zeroed state for it. */
@@ -40,23 +54,7 @@ ScoreSeriesCreate(MemoryContext ctx, DateADT from_day, DateADT to_day)
 {
 	ScoreSeries *series;
 
-	if (DATE_NOT_FINITE(from_day) || DATE_NOT_FINITE(to_day))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("from_day and to_day of engage.engagement_series must be finite dates")));
-	if (from_day > to_day)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("from_day must not be after to_day"),
-				 errdetail("from_day was %s and to_day was %s.",
-						   ScoreDateText(from_day), ScoreDateText(to_day))));
-	if ((int64) to_day - from_day >= SCORE_MAX_DAYS)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("engage.engagement_series covers at most %d days", SCORE_MAX_DAYS),
-				 errdetail("from_day was %s and to_day was %s.",
-						   ScoreDateText(from_day), ScoreDateText(to_day))));
-
+	ScoreCheckRange("engage.engagement_series", from_day, to_day);
 	series = MemoryContextAllocZero(ctx, sizeof(ScoreSeries));
 	series->from_day = from_day;
 	series->to_day = to_day;
@@ -131,7 +129,7 @@ engage_engagement_series_trans(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("ele_minutes must be a finite number of at least zero"),
 				 errdetail("ele_minutes was %g on %s.", ele,
-						   DATE_NOT_FINITE(day) ? "an infinite day" : ScoreDateText(day))));
+						   DATE_NOT_FINITE(day) ? "an infinite day" : EngageDateText(day))));
 	app = ScoreCountArg(fcinfo, 3, "app_choices");
 	events = ScoreCountArg(fcinfo, 4, "career_events");
 
@@ -144,12 +142,12 @@ engage_engagement_series_trans(PG_FUNCTION_ARGS)
 	if (isinf(series->ele_minutes[slot]))
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("daily ELE minutes out of range on %s", ScoreDateText(day))));
+				 errmsg("daily ELE minutes out of range on %s", EngageDateText(day))));
 	if (pg_add_s64_overflow(series->app_choices[slot], app, &series->app_choices[slot]) ||
 		pg_add_s64_overflow(series->career_events[slot], events, &series->career_events[slot]))
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("daily count out of range on %s", ScoreDateText(day))));
+				 errmsg("daily count out of range on %s", EngageDateText(day))));
 	PG_RETURN_POINTER(series);
 }
 
@@ -189,7 +187,7 @@ engage_engagement_series_final(PG_FUNCTION_ARGS)
 				ereport(ERROR,
 						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 						 errmsg("7-day sums out of range on %s",
-								ScoreDateText(series->from_day + i))));
+								EngageDateText(series->from_day + i))));
 		}
 		values[0] = DateADTGetDatum(series->from_day + i);
 		values[1] = Float8GetDatum(series->ele_minutes[slot]);

@@ -27,4 +27,7 @@ typedef struct ScoreSeries
 	int64	   *career_events;
 } ScoreSeries;
 
+/* Refuses a range of days fn cannot make a series for. */
+extern void ScoreCheckRange(const char *fn, DateADT from_day, DateADT to_day);
+
 #endif							/* ENGAGE_SCORE_H */
