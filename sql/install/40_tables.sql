@@ -99,10 +99,9 @@ BEGIN
     IF NEW.college IS NOT DISTINCT FROM OLD.college THEN
         RETURN NULL;
     END IF;
+    -- a first change: the old college has been the student's all along
     IF NOT EXISTS (SELECT FROM @extschema@.student_college AS sc WHERE sc.student_id = NEW.student_id) THEN
-        INSERT INTO @extschema@.student_college VALUES (NEW.student_id, OLD.college, '-infinity', today);
-        INSERT INTO @extschema@.student_college VALUES (NEW.student_id, NEW.college, today, NULL);
-        RETURN NULL;
+        INSERT INTO @extschema@.student_college VALUES (NEW.student_id, OLD.college, '-infinity', NULL);
     END IF;
     -- a second change on the day a span began corrects that span
     UPDATE @extschema@.student_college AS sc SET college = NEW.college

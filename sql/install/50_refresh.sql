@@ -89,24 +89,22 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     -- the first day each changed row touches, per student
-    changed_days text := CASE TG_TABLE_NAME
-        WHEN 'ele_event' THEN
+    changed_days text := CASE
+        WHEN TG_TABLE_NAME IN ('ele_event', 'app_event') THEN
             'SELECT c.student_id, @extschema@.local_day(min(c.ts)) AS day FROM changed AS c GROUP BY 1'
-        WHEN 'app_event' THEN
-            'SELECT c.student_id, @extschema@.local_day(min(c.ts)) AS day FROM changed AS c GROUP BY 1'
-        WHEN 'career_event' THEN
+        WHEN TG_TABLE_NAME = 'career_event' THEN
             'SELECT c.student_id, c.event_day AS day FROM changed AS c'
         -- consent granted (again) restores the year's days
-        WHEN 'consent' THEN
+        WHEN TG_TABLE_NAME = 'consent' THEN
             'SELECT c.student_id, y.starts AS day FROM changed AS c
              JOIN @extschema@.academic_year AS y ON y.label = c.academic_year WHERE c.granted'
-        WHEN 'enrolment' THEN
+        WHEN TG_TABLE_NAME = 'enrolment' THEN
             'SELECT c.student_id, y.starts AS day FROM changed AS c
              JOIN @extschema@.academic_year AS y ON y.label = c.academic_year'
-        WHEN 'student_college' THEN
+        WHEN TG_TABLE_NAME = 'student_college' THEN
             'SELECT c.student_id, c.valid_from AS day FROM changed AS c'
         -- every student who was in the college during the year
-        WHEN 'coefficients' THEN
+        WHEN TG_TABLE_NAME = 'coefficients' THEN
             'SELECT sc.student_id, greatest(y.starts, sc.valid_from) AS day FROM changed AS c
              JOIN @extschema@.academic_year AS y ON y.label = c.academic_year
              JOIN @extschema@.college_spans AS sc
