@@ -773,10 +773,19 @@ DECLARE
     n_students  integer;
     missing     record;
     weeks       date[];
-    nestloop    text := pg_catalog.current_setting('enable_nestloop');
+    lookback    date;
+    stored_back boolean;
+    from_midnight timestamptz;
 BEGIN
     from_day := coalesce(from_day, @extschema@.today() - 1);
     to_day := coalesce(to_day, @extschema@.today() - 1);
+    -- a night the job did not run is caught up by the next one, within the
+    -- academic year
+    IF nightly THEN
+        from_day := greatest(least(from_day, (SELECT max(rr.to_day) + 1 FROM @extschema@.refresh_run AS rr)),
+                             (SELECT y.starts FROM @extschema@.academic_year AS y
+                              WHERE to_day BETWEEN y.starts AND y.ends));
+    END IF;
     IF from_day > to_day THEN
         RAISE EXCEPTION 'from_day must not be after to_day'
             USING ERRCODE = '22023',
@@ -844,6 +853,16 @@ BEGIN
     USING ROWS FROM (pg_catalog.unnest(stale_ids), pg_catalog.unnest(stale_from)) AS c(student_id, first_day)
     WHERE de.student_id = c.student_id AND de.day >= c.first_day AND de.day < from_day;
 
+    -- The days before from_day that its windows reach were stored by earlier
+    -- runs.  Where they lie in from_day's academic year (a module's minutes
+    -- are stored only on the days of its enrolment), they stand in for their
+    -- raw events, for each student whose stored days are all there and none
+    -- is marked stale: a nightly run reads one day of page views.
+    lookback := (@extschema@.profile_range(from_day, from_day)).first_day;
+    stored_back := EXISTS (SELECT FROM @extschema@.academic_year AS y
+                           WHERE lookback >= y.starts AND from_day <= y.ends);
+    from_midnight := @extschema@.local_midnight(from_day);
+
     -- Each consenting student's streams, read by student through the
     -- indexes that lead with student_id, go through engage.daily_profile
     -- once; SQL only feeds and stores.  One statement for the whole range,
@@ -861,6 +880,19 @@ BEGIN
            ON c.student_id = st.student_id
     CROSS JOIN LATERAL (SELECT least(c.first_day, from_day) AS first_day) AS span
     CROSS JOIN LATERAL @extschema@.profile_range(span.first_day, to_day) AS r
+    CROSS JOIN LATERAL (
+        SELECT stored_back AND c.student_id IS NULL
+           AND NOT EXISTS (SELECT FROM @extschema@.refresh_stale AS rs WHERE rs.student_id = st.student_id)
+           AND (SELECT count(*) FROM @extschema@.daily_engagement AS de
+                WHERE de.student_id = st.student_id AND de.module_code IS NULL
+                  AND de.day >= lookback AND de.day < from_day) = from_day - lookback AS stored
+    ) AS s
+    -- where the raw events start: at the window's first day, or at from_day
+    -- where the stored days stand in for the days before it
+    CROSS JOIN LATERAL (
+        SELECT CASE WHEN s.stored THEN from_midnight ELSE r.from_ts END AS from_ts,
+               CASE WHEN s.stored THEN from_day ELSE r.first_day END AS first_day
+    ) AS raw
     CROSS JOIN LATERAL (
         SELECT @extschema@.daily_profile(f.kind, f.ts, f.module_code, f.day, f.until,
                                          f.x, f.y, f.z, span.first_day, to_day) AS days
@@ -888,16 +920,21 @@ BEGIN
             UNION ALL
             SELECT 'v', ev.ts, ev.module_code, NULL, NULL, NULL, NULL, NULL
             FROM @extschema@.ele_event AS ev
-            WHERE ev.student_id = st.student_id AND ev.ts >= r.from_ts AND ev.ts < r.to_ts
+            WHERE ev.student_id = st.student_id AND ev.ts >= raw.from_ts AND ev.ts < r.to_ts
             UNION ALL
             SELECT 'a', ap.ts, NULL, NULL, NULL, NULL, NULL, NULL
             FROM @extschema@.app_event AS ap
-            WHERE ap.student_id = st.student_id AND ap.ts >= r.from_ts AND ap.ts < r.to_ts
+            WHERE ap.student_id = st.student_id AND ap.ts >= raw.from_ts AND ap.ts < r.to_ts
             UNION ALL
             SELECT 'c', NULL, NULL, ce.event_day, NULL, NULL, NULL, NULL
             FROM @extschema@.career_event AS ce
             WHERE ce.student_id = st.student_id AND ce.attended
-              AND ce.event_day BETWEEN r.first_day AND to_day
+              AND ce.event_day BETWEEN raw.first_day AND to_day
+            UNION ALL
+            SELECT 's', NULL, de.module_code, de.day, NULL, de.ele_minutes, de.app_choices, de.career_events
+            FROM @extschema@.daily_engagement AS de
+            WHERE s.stored AND de.student_id = st.student_id
+              AND de.day >= lookback AND de.day < from_day
         ) AS f
     ) AS k
     CROSS JOIN LATERAL pg_catalog.unnest(k.days) AS p
@@ -942,25 +979,32 @@ BEGIN
                                 pg_catalog.date_trunc('week', least(from_day, (SELECT min(f) FROM pg_catalog.unnest(stale_from) AS f))),
                                 to_day, interval '7 days') AS d);
     DELETE FROM @extschema@.cohort_week AS cw WHERE cw.week = ANY (weeks);
-    -- The cohort figures join large sets on equal keys, where the planner's
-    -- estimates of the weekly groups are blind and a nested loop costs
-    -- seconds; the setting is put back afterwards.
-    PERFORM pg_catalog.set_config('enable_nestloop', 'off', true);
+    -- Each student's mean score per group and week, in a temporary table
+    -- whose statistics the planner sees: estimated through the filter on
+    -- weeks, the groups look a thousand times smaller than they are, and the
+    -- plans chosen for that take seconds.  daily_engagement holds the days
+    -- of consenting students only (the purge above), and a sum in numeric
+    -- has the same bits in any order, so no plan can change a figure.
+    IF pg_catalog.to_regclass('pg_temp.engage_refresh_weekly') IS NOT NULL THEN
+        DROP TABLE pg_temp.engage_refresh_weekly;
+    END IF;
+    CREATE TEMP TABLE engage_refresh_weekly ON COMMIT DROP AS
+    SELECT st.college, st.programme, g.module_code, g.week, g.student_id, g.score
+    FROM (
+        SELECT d.student_id, d.module_code, pg_catalog.date_trunc('week', d.day)::date AS week,
+               (sum(d.score::numeric) / count(*))::float8 AS score
+        FROM @extschema@.daily_engagement AS d
+        WHERE d.day >= (SELECT min(w) FROM pg_catalog.unnest(weeks) AS w)
+          AND d.day < (SELECT max(w) FROM pg_catalog.unnest(weeks) AS w) + 7
+          AND pg_catalog.date_trunc('week', d.day)::date = ANY (weeks)
+        GROUP BY 1, 2, 3
+    ) AS g
+    JOIN @extschema@.student AS st ON st.student_id = g.student_id;
+    ANALYZE pg_temp.engage_refresh_weekly;
+
     INSERT INTO @extschema@.cohort_week
         (college, programme, module_code, week, students, mean_score, median_score, attendance_rate)
-    WITH weekly AS (
-        SELECT st.college, st.programme, d.module_code,
-               pg_catalog.date_trunc('week', d.day)::date AS week,
-               -- floating-point sums in a fixed order: the same bits whatever the plan
-               d.student_id, avg(d.score ORDER BY d.day) AS score
-        FROM @extschema@.daily_engagement AS d
-        JOIN @extschema@.student AS st ON st.student_id = d.student_id
-        JOIN @extschema@.academic_year AS y ON d.day BETWEEN y.starts AND y.ends
-        JOIN @extschema@.consent_latest AS cl
-          ON cl.student_id = d.student_id AND cl.academic_year = y.label AND cl.granted
-        WHERE pg_catalog.date_trunc('week', d.day)::date = ANY (weeks)
-        GROUP BY 1, 2, 3, 4, 5
-    ), attendance AS (
+    WITH attendance AS (
         SELECT a.student_id, a.module_code,
                pg_catalog.date_trunc('week', @extschema@.local_day(a.starts_at))::date AS week,
                count(*) FILTER (WHERE a.status = 'present') AS present,
@@ -972,10 +1016,10 @@ BEGIN
     ), grouped AS (
         SELECT w.college, w.programme, w.module_code, w.week,
                count(*) AS students,
-               avg(w.score ORDER BY w.student_id) AS mean_score,
+               avg(w.score::numeric)::float8 AS mean_score,
                percentile_cont(0.5) WITHIN GROUP (ORDER BY w.score) AS median_score,
                round(100.0 * sum(a.present) / nullif(sum(a.counted), 0), 1) AS attendance_rate
-        FROM weekly AS w
+        FROM pg_temp.engage_refresh_weekly AS w
         LEFT JOIN (SELECT at.student_id, at.week, at.module_code, at.present, at.counted FROM attendance AS at
                    UNION ALL
                    SELECT at.student_id, at.week, NULL, sum(at.present), sum(at.counted)
@@ -990,10 +1034,10 @@ BEGIN
     shared AS (
         SELECT a.college, a.programme, a.week, a.module_code AS a_module, b.module_code AS b_module,
                count(*) AS students
-        FROM weekly AS a
-        JOIN weekly AS b
-          ON b.college = a.college AND b.programme = a.programme AND b.week = a.week
-         AND b.student_id = a.student_id AND b.module_code IS DISTINCT FROM a.module_code
+        FROM pg_temp.engage_refresh_weekly AS a
+        JOIN pg_temp.engage_refresh_weekly AS b
+          ON b.student_id = a.student_id AND b.week = a.week
+         AND b.module_code IS DISTINCT FROM a.module_code
         GROUP BY 1, 2, 3, 4, 5
     ),
     -- of two groups that differ by 1 to 4 students, the programme-wide group
@@ -1003,10 +1047,10 @@ BEGIN
         FROM shared AS sh
         JOIN published AS a
           ON a.college = sh.college AND a.programme = sh.programme AND a.week = sh.week
-         AND a.module_code IS NOT DISTINCT FROM sh.a_module
+         AND coalesce(a.module_code, '') = coalesce(sh.a_module, '')
         JOIN published AS b
           ON b.college = sh.college AND b.programme = sh.programme AND b.week = sh.week
-         AND b.module_code IS NOT DISTINCT FROM sh.b_module
+         AND coalesce(b.module_code, '') = coalesce(sh.b_module, '')
         WHERE a.students + b.students - 2 * sh.students BETWEEN 1 AND 4
           AND sh.a_module IS NOT NULL
           AND (sh.b_module IS NULL OR b.students > a.students
@@ -1018,8 +1062,6 @@ BEGIN
     WHERE NOT EXISTS (SELECT FROM too_close AS t
                       WHERE t.college = p.college AND t.programme = p.programme AND t.week = p.week
                         AND t.module_code = p.module_code);
-
-    PERFORM pg_catalog.set_config('enable_nestloop', nestloop, true);
 
     SELECT count(DISTINCT de.student_id) INTO n_students
     FROM @extschema@.daily_engagement AS de

@@ -1,7 +1,9 @@
 #!/bin/sh
 # make bench: build and install engage, start a throw-away cluster, load the
 # synthetic university (SCALE x 25,000 students, 30 days of about 10 million
-# page views at SCALE=1) and time the computation and the dashboard.  Prints
+# page views at SCALE=1) and time the computation and the dashboard, against
+# the same method in plain SQL and in DuckDB (@duckdb/node-api from npm,
+# installed into test/bench/duckdb on first use).  Prints
 # a table and writes it to test/bench/results/.  Never fails on timing.
 #
 # run.sh backfill (make bench-backfill): instead, load a whole academic year
@@ -35,7 +37,16 @@ pg_virtualenv -t -v "$PG_MAJOR" -o shared_buffers=2GB -o work_mem=64MB -o max_pa
         echo "loading $students students, 30 days ..."
         $psql -v students="$students" -v days=30 -v views_per_day=13 -v end_day=2026-11-27 -f test/datagen.sql
         $psql -c "VACUUM ANALYZE"
-        $psql -v reps="$REPS" -f test/bench/bench.sql
+        # the same method in DuckDB, on the same data (no baseline where node
+        # or the npm registry is missing: the bench says so)
+        duck=$(DUCKDB_RESULT=/tmp/engage-bench-duckdb.csv test/bench/duckdb.sh 2026-10-29 2026-11-27 "$REPS")
+        if [ -n "$duck" ]; then
+            $psql -v reps="$REPS" -v last_day=2026-11-27 -v duckdb_ms="${duck%% *}" -v duckdb_file=/tmp/engage-bench-duckdb.csv \
+                -f test/bench/bench.sql
+        else
+            echo "DuckDB baseline skipped: see the message above"
+            $psql -v reps="$REPS" -v last_day=2026-11-27 -f test/bench/bench.sql
+        fi
     fi
     echo
     echo "machine: $(nproc) cores, $(free -g | awk "/Mem:/ {print \$2}") GiB, PostgreSQL $(psql -X -At -c "SHOW server_version")"
