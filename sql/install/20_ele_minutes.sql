@@ -13,7 +13,7 @@ CREATE TYPE @extschema@.ele_credit AS (
 COMMENT ON TYPE @extschema@.ele_credit IS
 'Minutes of VLE engagement credited to one module on one day in the institution''s time zone; an element of the result of engage.ele_minutes.';
 
--- The array type belongs to the extension too (see 35_profile.sql), so that
+-- The array type belongs to the extension too (see 24_profile.sql), so that
 -- postgres_fdw, told that engage is installed remotely, may ship
 -- engage.ele_minutes to a shard.
 COMMENT ON TYPE @extschema@._ele_credit IS 'Array of engage.ele_credit: the result type of engage.ele_minutes.';

@@ -1,7 +1,51 @@
--- Writing: meeting notes and consent ----------------------------------------------------
+-- Meeting notes -----------------------------------------------------------------------
 --
--- Tutors and students write only through these functions, which run with the
--- extension owner's rights and check who is asking first.
+-- Tutors and students write notes only through these functions, which run
+-- with the extension owner's rights and check who is asking first.
+
+CREATE TABLE @extschema@.meeting_note (
+    note_id     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    student_id  text NOT NULL REFERENCES @extschema@.student,
+    author_id   text NOT NULL,
+    met_on      date NOT NULL,
+    focus       text NOT NULL CONSTRAINT meeting_note_focus_known CHECK (focus IN ('routine', 'issue')),
+    issue       text,
+    discussed   text NOT NULL,
+    actions     jsonb NOT NULL DEFAULT '[]'
+        CONSTRAINT meeting_note_actions_array CHECK (jsonb_typeof(actions) = 'array'),
+    summary     text NOT NULL,
+    recorded_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT meeting_note_issue_named CHECK ((focus = 'issue') = (issue IS NOT NULL))
+);
+CREATE INDEX ON @extschema@.meeting_note (student_id, met_on);
+CREATE INDEX ON @extschema@.meeting_note (author_id, recorded_at);
+-- planner statistics are visible through EXPLAIN estimates: keep free text out
+ALTER TABLE @extschema@.meeting_note ALTER COLUMN issue SET STATISTICS 0,
+    ALTER COLUMN discussed SET STATISTICS 0, ALTER COLUMN summary SET STATISTICS 0,
+    ALTER COLUMN actions SET STATISTICS 0;
+COMMENT ON TABLE @extschema@.meeting_note IS 'Notes of personal tutoring meetings, written by the tutor or the student.';
+COMMENT ON COLUMN @extschema@.meeting_note.note_id IS 'Identifier of the note.';
+COMMENT ON COLUMN @extschema@.meeting_note.student_id IS 'The tutee the meeting was with.';
+COMMENT ON COLUMN @extschema@.meeting_note.met_on IS 'Day of the meeting.';
+COMMENT ON COLUMN @extschema@.meeting_note.summary IS 'Summary of the meeting.';
+COMMENT ON COLUMN @extschema@.meeting_note.recorded_at IS 'When the note was recorded.';
+COMMENT ON COLUMN @extschema@.meeting_note.author_id IS 'staff_id or student_id of the author.';
+COMMENT ON COLUMN @extschema@.meeting_note.focus IS 'routine, or issue when the meeting was about a particular issue.';
+COMMENT ON COLUMN @extschema@.meeting_note.issue IS 'The issue, in general terms, when focus is issue.';
+COMMENT ON COLUMN @extschema@.meeting_note.discussed IS 'What was discussed, in general terms.';
+COMMENT ON COLUMN @extschema@.meeting_note.actions IS 'Referrals and actions: a JSON array of {"action": ..., "by": ...}.';
+COMMENT ON SEQUENCE @extschema@.meeting_note_note_id_seq IS 'Numbers engage.meeting_note rows.';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.meeting_note', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.meeting_note_note_id_seq', '');
+
+-- Viewers read the notes of their visible students, whatever the consent.
+-- There is no policy for administrators: which notes exist they read through
+-- engage.meeting_note_index, since a policy opening meeting_note to them would
+-- open the notes' text too to an administrator who is also a tutor.
+ALTER TABLE @extschema@.meeting_note ENABLE ROW LEVEL SECURITY;
+ALTER TABLE @extschema@.meeting_note FORCE ROW LEVEL SECURITY;
+CREATE POLICY viewer_read ON @extschema@.meeting_note FOR SELECT TO engage_tutor, engage_student, engage_app
+    USING (student_id = ANY ((SELECT @extschema@.visible_students())::text[]));
 
 CREATE TABLE @extschema@.meeting_note_removal (
     note_id     bigint PRIMARY KEY,
@@ -148,41 +192,6 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.record_meeting_note(text, date, text, text, jsonb, text) IS
 'Records a meeting note about a student, written by the viewer, who must be the student or their current tutor. focus is routine or names the issue (at most 200 characters); discussed at most 20000 characters, summary at most 5000; actions is a JSON array of at most 50 {"action", "by"}. At most 60 notes an hour by one author. Returns the note id. Notes are append-only.';
-
-CREATE FUNCTION @extschema@.set_consent(student_id text, granted boolean)
-RETURNS bigint
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    v text := @extschema@.viewer();
-    is_admin boolean := pg_has_role(session_user, 'engage_admin', 'MEMBER');
-    y text := @extschema@.current_academic_year();
-    id bigint;
-BEGIN
-    IF NOT is_admin AND (v IS NULL OR v IS DISTINCT FROM set_consent.student_id) THEN
-        RAISE EXCEPTION 'only the student themself or an administrator may change consent'
-            USING ERRCODE = '42501';
-    END IF;
-    IF granted IS NULL THEN
-        RAISE EXCEPTION 'granted must be true or false' USING ERRCODE = '22004';
-    END IF;
-    IF NOT EXISTS (SELECT FROM @extschema@.student AS s WHERE s.student_id = set_consent.student_id) THEN
-        RAISE EXCEPTION 'no student %', coalesce(set_consent.student_id, 'NULL') USING ERRCODE = '22023';
-    END IF;
-    IF y IS NULL THEN
-        RAISE EXCEPTION 'no academic year covers today' USING ERRCODE = '55000',
-            HINT = 'Add the academic year to engage.academic_year.';
-    END IF;
-    INSERT INTO @extschema@.consent AS c (student_id, academic_year, granted, recorded_at, recorded_by)
-    VALUES (set_consent.student_id, y, set_consent.granted, clock_timestamp(),
-            CASE WHEN is_admin THEN session_user::text ELSE v END)
-    RETURNING c.consent_id INTO id;
-    RETURN id;
-END
-$$;
-COMMENT ON FUNCTION @extschema@.set_consent(text, boolean) IS
-'Records a student''s consent decision for the current academic year, appending to the history; allowed to the student themself and to administrators. Takes effect on the next query. Returns the consent_id.';
 
 CREATE FUNCTION @extschema@.remove_meeting_note(note_id bigint, reason text)
 RETURNS void

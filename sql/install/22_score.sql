@@ -10,7 +10,7 @@ CREATE TYPE @extschema@.engagement_day AS (
     career_events_mean  double precision
 );
 
--- The array type is a member too (see 35_profile.sql).
+-- The array type is a member too (see 24_profile.sql).
 COMMENT ON TYPE @extschema@._engagement_day IS 'Array of engage.engagement_day: the result type of engage.engagement_series.';
 
 COMMENT ON TYPE @extschema@.engagement_day IS

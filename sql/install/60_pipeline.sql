@@ -1,63 +1,85 @@
--- Consent in force and the nightly refresh -------------------------------------
+-- The nightly pipeline -------------------------------------------------------------
+--
+-- What engage.refresh computes and records, what marks stored days stale,
+-- and the refresh itself.
 
-CREATE VIEW @extschema@.consent_latest
-WITH (security_invoker = true) AS
-SELECT DISTINCT ON (c.student_id, c.academic_year)
-       c.student_id, c.academic_year, c.granted, c.recorded_at, c.recorded_by
-FROM @extschema@.consent AS c
-ORDER BY c.student_id, c.academic_year, c.consent_id DESC;
+-- Computed from tables that hold the foreign keys, so it holds none itself:
+-- checking each of millions of written rows against student and module
+-- cost the refresh more than computing them.  Deleting a student or a module
+-- deletes its computed rows instead (engage.forget_computed).
+CREATE TABLE @extschema@.daily_engagement (
+    student_id    text NOT NULL,
+    module_code   text,
+    day           date NOT NULL,
+    ele_minutes   double precision NOT NULL,
+    app_choices   integer NOT NULL,
+    career_events integer NOT NULL,
+    score         double precision NOT NULL,
+    ele_minutes_7d   double precision NOT NULL,
+    app_choices_7d   integer NOT NULL,
+    career_events_7d integer NOT NULL
+);
+CREATE FUNCTION @extschema@.forget_computed()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_TABLE_NAME = 'student' THEN
+        DELETE FROM @extschema@.daily_engagement AS d WHERE d.student_id = OLD.student_id;
+    ELSE
+        DELETE FROM @extschema@.daily_engagement AS d WHERE d.module_code = OLD.module_code;
+    END IF;
+    RETURN OLD;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.forget_computed() IS
+'Trigger function: deletes the computed rows of engage.daily_engagement of a student or module being deleted, which foreign keys would otherwise have kept consistent.';
+CREATE TRIGGER student_forget_computed AFTER DELETE ON @extschema@.student
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.forget_computed();
+CREATE TRIGGER module_forget_computed AFTER DELETE ON @extschema@.module
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.forget_computed();
+CREATE UNIQUE INDEX daily_engagement_key
+    ON @extschema@.daily_engagement (student_id, day, (COALESCE(module_code, '')));
+CREATE INDEX ON @extschema@.daily_engagement (day);
+COMMENT ON TABLE @extschema@.daily_engagement IS 'Computed by engage.refresh: the engagement profile of each consenting student per module (and overall, module_code NULL) per day.';
+COMMENT ON COLUMN @extschema@.daily_engagement.student_id IS 'The student.';
+COMMENT ON COLUMN @extschema@.daily_engagement.day IS 'Calendar day in the institution''s time zone.';
+COMMENT ON COLUMN @extschema@.daily_engagement.module_code IS 'Module, or NULL for the overall series across all modules.';
+COMMENT ON COLUMN @extschema@.daily_engagement.ele_minutes IS 'ELE minutes credited on the day (to the module, or to all modules).';
+COMMENT ON COLUMN @extschema@.daily_engagement.app_choices IS 'Student-app menu choices made on the day.';
+COMMENT ON COLUMN @extschema@.daily_engagement.career_events IS 'Careers events attended on the day.';
+COMMENT ON COLUMN @extschema@.daily_engagement.score IS 'Engagement score: the 7-day moving average of the daily points as of the day.';
+COMMENT ON COLUMN @extschema@.daily_engagement.ele_minutes_7d IS 'ELE minutes over the 7 days ending on the day (days without consent count as zero).';
+COMMENT ON COLUMN @extschema@.daily_engagement.app_choices_7d IS 'App choices over the 7 days ending on the day.';
+COMMENT ON COLUMN @extschema@.daily_engagement.career_events_7d IS 'Careers events attended over the 7 days ending on the day.';
 
-COMMENT ON VIEW @extschema@.consent_latest IS
-'The consent decision in force per student and academic year: the last record of engage.consent in order of recording (consent_id), whatever recorded_at claims. A student with no row has not consented.';
-COMMENT ON COLUMN @extschema@.consent_latest.student_id IS 'The student.';
-COMMENT ON COLUMN @extschema@.consent_latest.academic_year IS 'The academic year.';
-COMMENT ON COLUMN @extschema@.consent_latest.granted IS 'Whether consent is in force.';
-COMMENT ON COLUMN @extschema@.consent_latest.recorded_at IS 'When the decision in force was recorded.';
-COMMENT ON COLUMN @extschema@.consent_latest.recorded_by IS 'Who recorded the decision in force.';
-
-CREATE FUNCTION @extschema@.local_day(ts timestamptz)
-RETURNS date
-AS 'MODULE_PATHNAME', 'engage_local_day'
-LANGUAGE C STABLE STRICT PARALLEL SAFE;
-
-COMMENT ON FUNCTION @extschema@.local_day(timestamptz) IS
-'The calendar day of an instant in the institution''s time zone (engage.time_zone), whatever the session''s TimeZone.';
-
-CREATE FUNCTION @extschema@.local_midnight(day date)
-RETURNS timestamptz
-AS 'MODULE_PATHNAME', 'engage_local_midnight'
-LANGUAGE C STABLE STRICT PARALLEL SAFE;
-
-COMMENT ON FUNCTION @extschema@.local_midnight(date) IS
-'The instant a calendar day begins in the institution''s time zone (engage.time_zone): the lower bound of the instants whose engage.local_day is that day.';
-
--- The statement's start, not the transaction's: a transaction held open
--- past midnight must not keep yesterday's rules.
-CREATE FUNCTION @extschema@.today()
-RETURNS date
-AS 'MODULE_PATHNAME', 'engage_today'
-LANGUAGE C STABLE PARALLEL SAFE;
-
-COMMENT ON FUNCTION @extschema@.today() IS
-'Today in the institution''s time zone, as of the start of the current statement; the day every access rule is judged by.';
-
--- Every student's college over time: the recorded spans of those who moved,
--- and engage.student's college from -infinity for those who never did.
-CREATE VIEW @extschema@.college_spans
-WITH (security_invoker = true) AS
-SELECT sc.student_id, sc.college, sc.valid_from, sc.valid_to
-FROM @extschema@.student_college AS sc
-UNION ALL
-SELECT s.student_id, s.college, '-infinity'::date, NULL::date
-FROM @extschema@.student AS s
-WHERE NOT EXISTS (SELECT FROM @extschema@.student_college AS sc WHERE sc.student_id = s.student_id);
-
-COMMENT ON VIEW @extschema@.college_spans IS
-'The college of every student over time: the spans of engage.student_college for students who changed college, and the college in engage.student from -infinity for those who never did. The refresh takes a day''s weights from the span covering it.';
-COMMENT ON COLUMN @extschema@.college_spans.student_id IS 'The student.';
-COMMENT ON COLUMN @extschema@.college_spans.college IS 'The college.';
-COMMENT ON COLUMN @extschema@.college_spans.valid_from IS 'First day in the college.';
-COMMENT ON COLUMN @extschema@.college_spans.valid_to IS 'First day no longer in it; NULL while the student is in it.';
+CREATE TABLE @extschema@.refresh_run (
+    run_id        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    started_at    timestamptz NOT NULL,
+    finished_at   timestamptz NOT NULL,
+    from_day      date NOT NULL,
+    to_day        date NOT NULL,
+    days          integer NOT NULL,
+    students      integer NOT NULL,
+    rows_written  bigint NOT NULL,
+    rows_purged   bigint NOT NULL,
+    run_by        text NOT NULL DEFAULT CURRENT_USER,
+    students_caught_up integer NOT NULL DEFAULT 0
+);
+COMMENT ON TABLE @extschema@.refresh_run IS 'One row per completed engage.refresh: when, which days, how many students and rows.';
+COMMENT ON COLUMN @extschema@.refresh_run.run_id IS 'Identifier of the run.';
+COMMENT ON COLUMN @extschema@.refresh_run.started_at IS 'When the run started.';
+COMMENT ON COLUMN @extschema@.refresh_run.finished_at IS 'When the run finished.';
+COMMENT ON COLUMN @extschema@.refresh_run.from_day IS 'First day computed.';
+COMMENT ON COLUMN @extschema@.refresh_run.to_day IS 'Last day computed.';
+COMMENT ON COLUMN @extschema@.refresh_run.days IS 'Number of days computed.';
+COMMENT ON COLUMN @extschema@.refresh_run.students IS 'Students with rows in the range after the run.';
+COMMENT ON COLUMN @extschema@.refresh_run.rows_written IS 'Rows written to engage.daily_engagement.';
+COMMENT ON COLUMN @extschema@.refresh_run.run_by IS 'Role that ran the refresh.';
+COMMENT ON COLUMN @extschema@.refresh_run.rows_purged IS 'Rows removed outside the range because consent was withdrawn.';
+COMMENT ON COLUMN @extschema@.refresh_run.students_caught_up IS 'Students the nightly run recomputed from an earlier day because their data changed (engage.refresh_stale).';
+COMMENT ON SEQUENCE @extschema@.refresh_run_run_id_seq IS 'Numbers engage.refresh_run rows.';
 
 -- What changed since the nightly run computed it ----------------------------------
 --
@@ -480,3 +502,18 @@ $$;
 
 COMMENT ON PROCEDURE @extschema@.refresh(date, date) IS
 'The nightly computation: recomputes engage.daily_engagement for every consenting student, per enrolled module and overall, for each day from from_day to to_day (both default to yesterday in engage.time_zone; called without arguments it also recomputes the students engage.refresh_stale marks, from their first changed day), removes the rows of withdrawn consent, recomputes the cohort figures of the weeks it touched, and records the run in engage.refresh_run. Idempotent.';
+
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.daily_engagement', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.refresh_run', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.refresh_run_run_id_seq', '');
+
+-- the computed days only with consent; the marks are written by
+-- engage.mark_stale and read and emptied by the refresh (as the loader)
+ALTER TABLE @extschema@.daily_engagement ENABLE ROW LEVEL SECURITY;
+ALTER TABLE @extschema@.daily_engagement FORCE ROW LEVEL SECURITY;
+ALTER TABLE @extschema@.refresh_stale ENABLE ROW LEVEL SECURITY;
+ALTER TABLE @extschema@.refresh_stale FORCE ROW LEVEL SECURITY;
+CREATE POLICY viewer_read ON @extschema@.daily_engagement FOR SELECT TO engage_tutor, engage_student, engage_app
+    USING (student_id = ANY ((SELECT @extschema@.consenting_students())::text[]));
+CREATE POLICY loader_all ON @extschema@.refresh_stale FOR ALL TO engage_loader USING (true) WITH CHECK (true);
+CREATE POLICY loader_all ON @extschema@.daily_engagement FOR ALL TO engage_loader USING (true) WITH CHECK (true);

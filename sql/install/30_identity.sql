@@ -1,4 +1,11 @@
--- Roles and the viewer ----------------------------------------------------------
+-- Identity and access: roles, the viewer and the rules -------------------------
+--
+-- Who is asking (engage.viewer) and which students they may see
+-- (engage.visible_students), with consent (engage.consenting_students) and
+-- their marks (engage.mark_students).  Each feature's tables carry their
+-- policies beside them, written over these functions as (SELECT f()), so that
+-- each runs once per query as an InitPlan; the privileges are in
+-- 95_grants.sql.
 --
 -- Group roles are cluster-wide: created if absent, never dropped with the
 -- extension (other databases may use them).
@@ -59,11 +66,6 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.check_person_identity() IS
 'Trigger function: keeps student and staff ids, and their login roles, distinct from each other.';
-
-CREATE TRIGGER student_identity BEFORE INSERT OR UPDATE OF student_id, login_role
-    ON @extschema@.student FOR EACH ROW EXECUTE FUNCTION @extschema@.check_person_identity();
-CREATE TRIGGER staff_identity BEFORE INSERT OR UPDATE OF staff_id, login_role
-    ON @extschema@.staff FOR EACH ROW EXECUTE FUNCTION @extschema@.check_person_identity();
 
 CREATE FUNCTION @extschema@.app_viewer()
 RETURNS text

@@ -204,22 +204,3 @@ COMMENT ON COLUMN @extschema@.dashboard_meetings.author_id IS 'Who wrote the not
 COMMENT ON COLUMN @extschema@.dashboard_meetings.author_name IS 'Name of the author.';
 COMMENT ON COLUMN @extschema@.dashboard_meetings.author_role IS 'tutor or student.';
 COMMENT ON COLUMN @extschema@.dashboard_meetings.recorded_at IS 'When the note was recorded.';
-
--- For BI: the cohort figures engage.refresh stores, already suppressed, so
--- that nothing an analyst can run (EXPLAIN included) sees a smaller group or
--- a named student.  Owned by the extension owner; analysts read only this.
-CREATE VIEW @extschema@.cohort_engagement AS
-SELECT c.college, c.programme, c.module_code, c.week, c.students,
-       c.mean_score, c.median_score, c.attendance_rate
-FROM @extschema@.cohort_week AS c;
-
-COMMENT ON VIEW @extschema@.cohort_engagement IS
-'For BI: per college, programme, module (NULL = all modules) and week, the number of consenting students, their mean and median weekly engagement score and attendance rate, as of the latest engage.refresh of that week; groups of fewer than 5 students are left out. No named student.';
-COMMENT ON COLUMN @extschema@.cohort_engagement.college IS 'College of the students.';
-COMMENT ON COLUMN @extschema@.cohort_engagement.programme IS 'Programme of the students.';
-COMMENT ON COLUMN @extschema@.cohort_engagement.module_code IS 'Module, or NULL for all modules.';
-COMMENT ON COLUMN @extschema@.cohort_engagement.week IS 'Monday of the week.';
-COMMENT ON COLUMN @extschema@.cohort_engagement.students IS 'Consenting students in the group (at least 5).';
-COMMENT ON COLUMN @extschema@.cohort_engagement.mean_score IS 'Mean of the students'' mean daily score that week.';
-COMMENT ON COLUMN @extschema@.cohort_engagement.median_score IS 'Median of the students'' mean daily score that week.';
-COMMENT ON COLUMN @extschema@.cohort_engagement.attendance_rate IS 'Percentage of the group''s sessions that week attended, authorised absences left out.';

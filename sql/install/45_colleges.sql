@@ -1,0 +1,104 @@
+-- College history ----------------------------------------------------------------
+
+-- A student's college over time: the weights of a day are those of the
+-- college the student was in on that day, so a change of college never
+-- reweights earlier days.  A student who never moved has no rows: their
+-- college is engage.student's.  engage.track_college records a change made
+-- to engage.student from today; a loader may record one with its own date.
+-- (Nothing is written when a student is added, so that a restore, which
+-- loads engage.student before this table, writes nothing twice.)
+CREATE TABLE @extschema@.student_college (
+    student_id text NOT NULL REFERENCES @extschema@.student ON DELETE CASCADE,
+    college    text NOT NULL REFERENCES @extschema@.college,
+    valid_from date NOT NULL,
+    valid_to   date,
+    PRIMARY KEY (student_id, valid_from),
+    CONSTRAINT student_college_valid_from_before_valid_to CHECK (valid_to IS NULL OR valid_from < valid_to)
+);
+COMMENT ON TABLE @extschema@.student_college IS 'The colleges of students who changed college, over time: from valid_from (inclusive) until valid_to (exclusive; NULL: still). A day''s weights are those of the college the student was in that day; a student with no rows has always been in the college engage.student names.';
+COMMENT ON COLUMN @extschema@.student_college.student_id IS 'The student.';
+COMMENT ON COLUMN @extschema@.student_college.college IS 'The college the student belonged to.';
+COMMENT ON COLUMN @extschema@.student_college.valid_from IS 'First day in that college; -infinity for the college before the first change.';
+COMMENT ON COLUMN @extschema@.student_college.valid_to IS 'First day no longer in it; NULL while the student is in it.';
+
+CREATE FUNCTION @extschema@.track_college()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    today date := @extschema@.today();
+BEGIN
+    IF NEW.college IS NOT DISTINCT FROM OLD.college THEN
+        RETURN NULL;
+    END IF;
+    -- a first change: the old college has been the student's all along
+    IF NOT EXISTS (SELECT FROM @extschema@.student_college AS sc WHERE sc.student_id = NEW.student_id) THEN
+        INSERT INTO @extschema@.student_college VALUES (NEW.student_id, OLD.college, '-infinity', NULL);
+    END IF;
+    -- a second change on the day a span began corrects that span
+    UPDATE @extschema@.student_college AS sc SET college = NEW.college
+    WHERE sc.student_id = NEW.student_id AND sc.valid_to IS NULL AND sc.valid_from = today;
+    IF NOT FOUND THEN
+        UPDATE @extschema@.student_college AS sc SET valid_to = today
+        WHERE sc.student_id = NEW.student_id AND sc.valid_to IS NULL;
+        INSERT INTO @extschema@.student_college VALUES (NEW.student_id, NEW.college, today, NULL);
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.track_college() IS
+'Trigger function: records a change of a student''s college in engage.student, from today, in engage.student_college.';
+CREATE TRIGGER student_track_college AFTER UPDATE OF college ON @extschema@.student
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.track_college();
+
+-- Spans of one student never overlap: a day has one college.
+CREATE FUNCTION @extschema@.check_college_spans()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF EXISTS (SELECT FROM @extschema@.student_college AS o
+               WHERE o.student_id = NEW.student_id AND o.valid_from <> NEW.valid_from
+                 AND pg_catalog.daterange(o.valid_from, o.valid_to) OPERATOR(pg_catalog.&&)
+                     pg_catalog.daterange(NEW.valid_from, NEW.valid_to)) THEN
+        RAISE EXCEPTION 'college spans of student % overlap', NEW.student_id
+            USING ERRCODE = '23P01',
+                  DETAIL = pg_catalog.format('The span from %s overlaps another.', NEW.valid_from),
+                  HINT = 'Close the open span (set its valid_to) before opening the next.';
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.check_college_spans() IS
+'Trigger function: refuses, with 23P01, a span of engage.student_college that overlaps another of the same student.';
+CREATE TRIGGER student_college_no_overlap AFTER INSERT OR UPDATE ON @extschema@.student_college
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.check_college_spans();
+
+-- Every student's college over time: the recorded spans of those who moved,
+-- and engage.student's college from -infinity for those who never did.
+CREATE VIEW @extschema@.college_spans
+WITH (security_invoker = true) AS
+SELECT sc.student_id, sc.college, sc.valid_from, sc.valid_to
+FROM @extschema@.student_college AS sc
+UNION ALL
+SELECT s.student_id, s.college, '-infinity'::date, NULL::date
+FROM @extschema@.student AS s
+WHERE NOT EXISTS (SELECT FROM @extschema@.student_college AS sc WHERE sc.student_id = s.student_id);
+
+COMMENT ON VIEW @extschema@.college_spans IS
+'The college of every student over time: the spans of engage.student_college for students who changed college, and the college in engage.student from -infinity for those who never did. The refresh takes a day''s weights from the span covering it.';
+COMMENT ON COLUMN @extschema@.college_spans.student_id IS 'The student.';
+COMMENT ON COLUMN @extschema@.college_spans.college IS 'The college.';
+COMMENT ON COLUMN @extschema@.college_spans.valid_from IS 'First day in the college.';
+COMMENT ON COLUMN @extschema@.college_spans.valid_to IS 'First day no longer in it; NULL while the student is in it.';
+
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.student_college', '');
+
+-- read by the refresh (as the loader) and by administrators; viewers read
+-- the student's college from engage.student
+ALTER TABLE @extschema@.student_college ENABLE ROW LEVEL SECURITY;
+ALTER TABLE @extschema@.student_college FORCE ROW LEVEL SECURITY;
+CREATE POLICY loader_all ON @extschema@.student_college FOR ALL TO engage_loader USING (true) WITH CHECK (true);
+CREATE POLICY admin_read ON @extschema@.student_college FOR SELECT TO engage_admin USING (true);
