@@ -178,6 +178,26 @@ engage_local_midnight(PG_FUNCTION_ARGS)
 }
 
 /*
+ * The Monday of a day's week (ISO weeks: Monday to Sunday), the week of the
+ * cohort figures.  Date arithmetic only: a date cast to timestamptz, as
+ * date_trunc('week', day) does, goes through the session's TimeZone.
+ */
+PG_FUNCTION_INFO_V1(engage_week_start);
+Datum
+engage_week_start(PG_FUNCTION_ARGS)
+{
+	DateADT		day = PG_GETARG_DATEADT(0);
+	int			dow;
+
+	if (DATE_NOT_FINITE(day))
+		PG_RETURN_DATEADT(day);
+	/* 0 is Sunday; the first date (Julian day 0) is a Monday, so every
+	 * week begins on a valid date */
+	dow = j2day(day + POSTGRES_EPOCH_JDATE);
+	PG_RETURN_DATEADT(day - (dow == 0 ? 6 : dow - 1));
+}
+
+/*
  * Today at the start of the latest query, or of the statement if that is
  * later.  The statement's start, not the transaction's: a transaction held
  * open past midnight must not keep yesterday's rules.  A parallel worker

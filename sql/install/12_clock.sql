@@ -29,3 +29,12 @@ LANGUAGE C STABLE PARALLEL SAFE;
 
 COMMENT ON FUNCTION @extschema@.today() IS
 'Today in the institution''s time zone, as of the start of the current statement; the day every access rule is judged by.';
+
+-- The week of the cohort figures, by date arithmetic alone.
+CREATE FUNCTION @extschema@.week_start(day date)
+RETURNS date
+AS 'MODULE_PATHNAME', 'engage_week_start'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.week_start(date) IS
+'The Monday of the ISO week (Monday to Sunday) a day is in: the week of engage.cohort_week. Infinite days give themselves.';

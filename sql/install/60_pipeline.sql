@@ -390,7 +390,7 @@ BEGIN
         RETURNING de.day
     )
     SELECT count(*), count(*) FILTER (WHERE gone.day BETWEEN from_day AND to_day),
-           coalesce(pg_catalog.array_agg(DISTINCT pg_catalog.date_trunc('week', gone.day)::date), '{}')
+           coalesce(pg_catalog.array_agg(DISTINCT @extschema@.week_start(gone.day)), '{}')
     INTO purged, purged_here, weeks
     FROM gone;
     -- rows this run wrote and the purge removed were never written
@@ -401,9 +401,11 @@ BEGIN
     -- out, and groups that differ from another published group of their
     -- programme and week by only 1 to 4 students, whose figures would follow
     -- by difference
-    weeks := weeks || ARRAY(SELECT d::date FROM pg_catalog.generate_series(
-                                pg_catalog.date_trunc('week', least(from_day, (SELECT min(f) FROM pg_catalog.unnest(stale_from) AS f))),
-                                to_day, interval '7 days') AS d);
+    weeks := weeks || ARRAY(
+        SELECT w.first + 7 * i
+        FROM (SELECT @extschema@.week_start(least(from_day, (SELECT min(f) FROM pg_catalog.unnest(stale_from) AS f)))
+              AS first) AS w,
+             pg_catalog.generate_series(0, (to_day - w.first) / 7) AS i);
     DELETE FROM @extschema@.cohort_week AS cw WHERE cw.week = ANY (weeks);
     -- Each student's mean score per group and week, in a temporary table
     -- whose statistics the planner sees: estimated through the filter on
@@ -417,12 +419,12 @@ BEGIN
     CREATE TEMP TABLE engage_refresh_weekly ON COMMIT DROP AS
     SELECT st.college, st.programme, g.module_code, g.week, g.student_id, g.score
     FROM (
-        SELECT d.student_id, d.module_code, pg_catalog.date_trunc('week', d.day)::date AS week,
+        SELECT d.student_id, d.module_code, @extschema@.week_start(d.day) AS week,
                (sum(d.score::numeric) / count(*))::float8 AS score
         FROM @extschema@.daily_engagement AS d
         WHERE d.day >= (SELECT min(w) FROM pg_catalog.unnest(weeks) AS w)
           AND d.day < (SELECT max(w) FROM pg_catalog.unnest(weeks) AS w) + 7
-          AND pg_catalog.date_trunc('week', d.day)::date = ANY (weeks)
+          AND @extschema@.week_start(d.day) = ANY (weeks)
         GROUP BY 1, 2, 3
     ) AS g
     JOIN @extschema@.student AS st ON st.student_id = g.student_id;
@@ -432,7 +434,7 @@ BEGIN
         (college, programme, module_code, week, students, mean_score, median_score, attendance_rate)
     WITH attendance AS (
         SELECT a.student_id, a.module_code,
-               pg_catalog.date_trunc('week', @extschema@.local_day(a.starts_at))::date AS week,
+               @extschema@.week_start(@extschema@.local_day(a.starts_at)) AS week,
                count(*) FILTER (WHERE a.status = 'present') AS present,
                count(*) FILTER (WHERE a.status <> 'authorised_absence') AS counted
         FROM @extschema@.attendance AS a

@@ -29,6 +29,7 @@ GRANT EXECUTE ON FUNCTION
     @extschema@.daily_profile_final(internal), @extschema@.profile_range(date, date),
     @extschema@.local_midnight(date),
     @extschema@.settings(), @extschema@.local_day(timestamptz), @extschema@.today(),
+    @extschema@.week_start(date),
     @extschema@.current_academic_year(),
     @extschema@.in_exam_period()
     TO PUBLIC;

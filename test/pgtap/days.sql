@@ -1,7 +1,7 @@
 -- engage.local_day and engage.today: the calendar day every rule is judged
 -- by, in engage.time_zone, whatever the session's TimeZone.
 BEGIN;
-SELECT plan(12);
+SELECT plan(16);
 SET LOCAL TimeZone = 'Pacific/Kiritimati';
 
 -- the same day as PostgreSQL's own conversion, over two years of instants
@@ -58,6 +58,18 @@ BEGIN
 END $$;
 SELECT is(pg_temp.today_in_function(), (statement_timestamp() AT TIME ZONE 'Europe/London')::date,
           'today inside a function is the calling statement''s day');
+
+-- the week of the cohort figures: Monday to Sunday, by date arithmetic alone
+SELECT is((SELECT count(*) FROM generate_series(date '1999-12-27', date '2031-01-05', interval '1 day') AS d
+           WHERE engage.week_start(d::date) <> d::date - (extract(isodow FROM d::date)::int - 1)
+              OR extract(isodow FROM engage.week_start(d::date)) <> 1),
+          0::bigint, 'week_start is the Monday on or before every day of 31 years');
+SET LOCAL TimeZone = 'America/Sao_Paulo';
+SELECT is(engage.week_start('2018-11-04'), date '2018-10-29',
+          'whatever the session''s TimeZone (midnight did not exist that Sunday in Sao Paulo)');
+SELECT is(engage.week_start('infinity'), 'infinity'::date, 'an infinite day is its own week');
+SELECT is(engage.week_start('4714-11-30 BC'), date '4714-11-24 BC',
+          'the first date PostgreSQL knows is a Monday: every week begins on a valid date');
 
 SELECT * FROM finish();
 ROLLBACK;
