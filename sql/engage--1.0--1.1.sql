@@ -867,11 +867,28 @@ BEGIN
     -- runs.  Where they lie in from_day's academic year (a module's minutes
     -- are stored only on the days of its enrolment), they stand in for their
     -- raw events, for each student whose stored days are all there and none
-    -- is marked stale: a nightly run reads one day of page views.
+    -- is marked stale: a nightly run reads one day of page views.  They are
+    -- read in one pass into a temporary table indexed by student: read per
+    -- student from daily_engagement, the table this run writes, a plan made
+    -- while it was empty would scan all of it once per student.
     lookback := (@extschema@.profile_range(from_day, from_day)).first_day;
     stored_back := EXISTS (SELECT FROM @extschema@.academic_year AS y
                            WHERE lookback >= y.starts AND from_day <= y.ends);
     from_midnight := @extschema@.local_midnight(from_day);
+    IF pg_catalog.to_regclass('pg_temp.engage_refresh_lookback') IS NOT NULL THEN
+        DROP TABLE pg_temp.engage_refresh_lookback;
+    END IF;
+    CREATE TEMP TABLE engage_refresh_lookback ON COMMIT DROP AS
+    SELECT de.student_id, de.module_code, de.day, de.ele_minutes, de.app_choices, de.career_events
+    FROM (SELECT d.*, pg_catalog.count(*) FILTER (WHERE d.module_code IS NULL)
+                          OVER (PARTITION BY d.student_id) AS days_stored
+          FROM @extschema@.daily_engagement AS d
+          WHERE stored_back AND d.day >= lookback AND d.day < from_day) AS de
+    WHERE de.days_stored = from_day - lookback
+      AND NOT de.student_id = ANY (stale_ids)
+      AND NOT EXISTS (SELECT FROM @extschema@.refresh_stale AS rs WHERE rs.student_id = de.student_id);
+    CREATE INDEX ON pg_temp.engage_refresh_lookback (student_id);
+    ANALYZE pg_temp.engage_refresh_lookback;
 
     -- Each consenting student's streams, read by student through the
     -- indexes that lead with student_id, go through engage.daily_profile
@@ -891,11 +908,7 @@ BEGIN
     CROSS JOIN LATERAL (SELECT least(c.first_day, from_day) AS first_day) AS span
     CROSS JOIN LATERAL @extschema@.profile_range(span.first_day, to_day) AS r
     CROSS JOIN LATERAL (
-        SELECT stored_back AND c.student_id IS NULL
-           AND NOT EXISTS (SELECT FROM @extschema@.refresh_stale AS rs WHERE rs.student_id = st.student_id)
-           AND (SELECT count(*) FROM @extschema@.daily_engagement AS de
-                WHERE de.student_id = st.student_id AND de.module_code IS NULL
-                  AND de.day >= lookback AND de.day < from_day) = from_day - lookback AS stored
+        SELECT EXISTS (SELECT FROM pg_temp.engage_refresh_lookback AS lb WHERE lb.student_id = st.student_id) AS stored
     ) AS s
     -- where the raw events start: at the window's first day, or at from_day
     -- where the stored days stand in for the days before it
@@ -941,10 +954,9 @@ BEGIN
             WHERE ce.student_id = st.student_id AND ce.attended
               AND ce.event_day BETWEEN raw.first_day AND to_day
             UNION ALL
-            SELECT 's', NULL, de.module_code, de.day, NULL, de.ele_minutes, de.app_choices, de.career_events
-            FROM @extschema@.daily_engagement AS de
-            WHERE s.stored AND de.student_id = st.student_id
-              AND de.day >= lookback AND de.day < from_day
+            SELECT 's', NULL, lb.module_code, lb.day, NULL, lb.ele_minutes, lb.app_choices, lb.career_events
+            FROM pg_temp.engage_refresh_lookback AS lb
+            WHERE lb.student_id = st.student_id
         ) AS f
     ) AS k
     CROSS JOIN LATERAL pg_catalog.unnest(k.days) AS p
