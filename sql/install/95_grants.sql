@@ -30,7 +30,14 @@ GRANT EXECUTE ON FUNCTION
     @extschema@.local_midnight(date),
     @extschema@.settings(), @extschema@.local_day(timestamptz), @extschema@.today(),
     @extschema@.current_academic_year(),
-    @extschema@.in_exam_period()
+    @extschema@.in_exam_period(),
+    @extschema@.ordinal_fit(integer, double precision[]),
+    @extschema@.ordinal_fit(integer, double precision[], double precision),
+    @extschema@.ordinal_fit_trans(internal, integer, double precision[]),
+    @extschema@.ordinal_fit_trans(internal, integer, double precision[], double precision),
+    @extschema@.ordinal_fit_final(internal), @extschema@.ordinal_fit_combine(internal, internal),
+    @extschema@.ordinal_fit_serialize(internal), @extschema@.ordinal_fit_deserialize(bytea, internal),
+    @extschema@.ordinal_predict(@extschema@.ordinal_model, double precision[])
     TO PUBLIC;
 
 -- viewers: the web front end, tutors and students
