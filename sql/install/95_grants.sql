@@ -124,6 +124,11 @@ GRANT SELECT, INSERT, UPDATE ON @extschema@.refresh_stale, @extschema@.note_remo
 GRANT INSERT ON @extschema@.consent, @extschema@.meeting_note, @extschema@.meeting_note_removal TO engage_owner;
 GRANT DELETE ON @extschema@.meeting_note TO engage_owner;
 GRANT EXECUTE ON FUNCTION @extschema@.app_viewer(), @extschema@.session_is_app() TO engage_owner;
+-- engage.fit_coefficients and engage.apply_fit (85_ordinal_fit.sql)
+GRANT SELECT ON @extschema@.college, @extschema@.enrolment, @extschema@.assessment_mark, @extschema@.ele_event,
+                @extschema@.app_event, @extschema@.career_event
+    TO engage_owner;
+GRANT SELECT, INSERT, UPDATE ON @extschema@.coefficients TO engage_owner;
 
 -- every policy says what it is for
 DO $$
