@@ -589,7 +589,10 @@ OrdinalLogLik(OrdinalData *data, const double *theta, double *g, double *h)
 	return ll;
 }
 
-/* Raises the error for collinear predictors, naming the first one found. */
+/*
+ * Raises the error for predictors that overflow, or are collinear (naming
+ * the first one found).
+ */
 static void
 OrdinalCheckCollinear(const OrdinalData *data, const OrdinalState *state, double total)
 {
@@ -597,6 +600,13 @@ OrdinalCheckCollinear(const OrdinalData *data, const OrdinalState *state, double
 	double	   *c;
 	int32		bad;
 
+	for (int32 j = 0; j < p; j++)
+		if (!isfinite(data->mean[j]) || !isfinite(data->sd[j]))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("predictor %d of engage.ordinal_fit is too large to fit", j + 1),
+					 errdetail("Its weighted mean or standard deviation overflows."),
+					 errhint("Give the predictor in larger units.")));
 	for (int32 j = 0; j < p; j++)
 		if (data->sd[j] == 0.0 || data->sd[j] <= 1e-12 * fabs(data->mean[j]))
 			ereport(ERROR,
@@ -697,6 +707,144 @@ OrdinalLevelIndex(const int32 *levels, int32 nlevels, int32 value)
 	return -1;
 }
 
+/*
+ * Maximises the log-likelihood from theta by Newton-Raphson.  On return
+ * theta holds the estimates, *ll their log-likelihood, h the Cholesky
+ * factor of the information (minus the Hessian) at theta when the fit
+ * converged, *iterations the steps taken; a fit that did not converge
+ * returns false with the reason in *detail.
+ */
+static bool
+OrdinalNewton(OrdinalData *data, double *theta, double *h, double *ll, int32 *iterations, char **detail)
+{
+	int32		p = data->npred;
+	int32		q = p + data->nlevels - 1;
+	double	   *g = palloc(q * sizeof(double));
+	double	   *step = palloc(q * sizeof(double));
+	double	   *cand = palloc(q * sizeof(double));
+
+	*ll = OrdinalLogLik(data, theta, NULL, NULL);
+	*iterations = 0;
+	for (;;)
+	{
+		double		maxstep = 0.0;
+		int32		bad;
+		double		t = 1.0;
+		bool		accepted = false;
+
+		OrdinalLogLik(data, theta, g, h);
+		for (int32 i = 0; i < q * q; i++)
+			h[i] = -h[i];
+		if (!Cholesky(h, q, &bad))
+		{
+			*detail = psprintf("The information matrix became singular at iteration %d while %s %d "
+							   "grew: the predictors separate the outcome levels completely or "
+							   "quasi-completely, so the maximum-likelihood estimates do not exist. "
+							   "The estimates shown are those of the last iteration.",
+							   *iterations, bad < p ? "coefficient" : "cut-point",
+							   bad < p ? bad + 1 : bad - p + 1);
+			return false;
+		}
+		memcpy(step, g, q * sizeof(double));
+		CholeskySolve(h, q, step);
+		for (int32 j = 0; j < q; j++)
+			maxstep = Max(maxstep, fabs(step[j]));
+		if (maxstep < ORDINAL_STEP_TOLERANCE)
+			return true;
+		if (*iterations == ORDINAL_MAX_ITERATIONS)
+		{
+			*detail = psprintf("The fit did not converge in %d iterations (the last step was %g "
+							   "in standardized units), which usually means that the predictors "
+							   "separate the outcome levels. The estimates shown are those of the "
+							   "last iteration.", ORDINAL_MAX_ITERATIONS, maxstep);
+			return false;
+		}
+
+		/* halve the step until it stays ordered and does not go downhill */
+		for (int32 halving = 0; halving <= ORDINAL_MAX_HALVINGS && !accepted; halving++, t /= 2.0)
+		{
+			double		llc;
+
+			for (int32 j = 0; j < q; j++)
+				cand[j] = theta[j] + t * step[j];
+			if (!OrdinalOrdered(data, cand))
+				continue;
+			llc = OrdinalLogLik(data, cand, NULL, NULL);
+			if (llc >= *ll)
+			{
+				memcpy(theta, cand, q * sizeof(double));
+				*ll = llc;
+				accepted = true;
+			}
+		}
+		(*iterations)++;
+		if (!accepted)
+		{
+			/* rounding, not the model, stops the climb: the maximum is reached */
+			if (maxstep < 1e3 * ORDINAL_STEP_TOLERANCE)
+				return true;
+			*detail = psprintf("No step along the Newton direction raised the log-likelihood at "
+							   "iteration %d (the step was %g in standardized units). The "
+							   "estimates shown are those of the last iteration.",
+							   *iterations, maxstep);
+			return false;
+		}
+		for (int32 j = 0; j < p; j++)
+			if (fabs(theta[j]) > ORDINAL_SEPARATION_BOUND)
+			{
+				*detail = psprintf("Coefficient %d exceeded %g log-odds per standard deviation of its "
+								   "predictor at iteration %d and was still growing: the predictors "
+								   "separate the outcome levels completely or quasi-completely, so "
+								   "the maximum-likelihood estimates do not exist. The estimates "
+								   "shown are those of the last iteration.",
+								   j + 1, ORDINAL_SEPARATION_BOUND, *iterations);
+				return false;
+			}
+	}
+}
+
+/*
+ * The standard errors of (beta, zeta) on the original predictors from the
+ * Cholesky factor l of the information in the standardized theta: each
+ * parameter is a linear function a'theta (beta_j = b_j / sd_j; zeta_k =
+ * z_k + sum_j b_j mean_j / sd_j), so its variance is a'V a with V the
+ * inverse information.
+ */
+static void
+OrdinalStandardErrors(const OrdinalData *data, const double *l, double *se)
+{
+	int32		p = data->npred;
+	int32		q = p + data->nlevels - 1;
+	double	   *v = palloc0(q * q * sizeof(double));
+	double	   *a = palloc(q * sizeof(double));
+
+	for (int32 c = 0; c < q; c++)
+	{
+		v[c * q + c] = 1.0;
+		CholeskySolve(l, q, &v[c * q]);
+	}
+	for (int32 r = 0; r < q; r++)
+	{
+		double		var = 0.0;
+
+		memset(a, 0, q * sizeof(double));
+		if (r < p)
+			a[r] = 1.0 / data->sd[r];
+		else
+		{
+			for (int32 j = 0; j < p; j++)
+				a[j] = data->mean[j] / data->sd[j];
+			a[r] = 1.0;
+		}
+		for (int32 i = 0; i < q; i++)
+			for (int32 j = 0; j < q; j++)
+				var += a[i] * v[i * q + j] * a[j];
+		se[r] = sqrt(var);
+	}
+	pfree(v);
+	pfree(a);
+}
+
 PG_FUNCTION_INFO_V1(engage_ordinal_fit_final);
 Datum
 engage_ordinal_fit_final(PG_FUNCTION_ARGS)
@@ -708,15 +856,16 @@ engage_ordinal_fit_final(PG_FUNCTION_ARGS)
 	int32		K = 0;
 	int32		levels[ORDINAL_MAX_LEVELS];
 	double		level_weight[ORDINAL_MAX_LEVELS];
+	Datum		level_datums[ORDINAL_MAX_LEVELS];
 	double		total = 0.0;
 	double	   *theta;
-	double	   *cand;
-	double	   *g;
 	double	   *h;
-	double	   *step;
+	double	   *beta;
+	double	   *zeta;
+	double		shift = 0.0;
 	double		ll;
-	int32		iterations = 0;
-	bool		converged = false;
+	int32		iterations;
+	bool		converged;
 	char	   *detail = NULL;
 	TupleDesc	tupdesc;
 	Datum		values[M_NATTS];
@@ -769,6 +918,7 @@ engage_ordinal_fit_final(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("the total weight of engage.ordinal_fit is out of range")));
 
+	/* the rows with their level index, and the predictors' weighted moments */
 	q = p + K - 1;
 	data.npred = p;
 	data.width = ORDINAL_WIDTH(state);
@@ -802,10 +952,7 @@ engage_ordinal_fit_final(PG_FUNCTION_ARGS)
 
 	/* start from no effect and the cut-points of the observed proportions */
 	theta = palloc0(q * sizeof(double));
-	cand = palloc(q * sizeof(double));
-	g = palloc(q * sizeof(double));
 	h = palloc(q * q * sizeof(double));
-	step = palloc(q * sizeof(double));
 	{
 		double		cum = 0.0;
 
@@ -820,177 +967,56 @@ engage_ordinal_fit_final(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("the weights of the outcome levels of engage.ordinal_fit are too far apart to fit"),
 				 errhint("Give the weights on a common scale.")));
-	ll = OrdinalLogLik(&data, theta, NULL, NULL);
+	converged = OrdinalNewton(&data, theta, h, &ll, &iterations, &detail);
 
-	for (;;)
+	/* back to the original predictors */
+	beta = palloc(Max(p, 1) * sizeof(double));
+	zeta = palloc((K - 1) * sizeof(double));
+	for (int32 j = 0; j < p; j++)
 	{
-		double		maxstep = 0.0;
-		int32		bad;
-		double		t = 1.0;
-		bool		accepted = false;
-
-		OrdinalLogLik(&data, theta, g, h);
-		for (int32 i = 0; i < q * q; i++)
-			h[i] = -h[i];
-		if (!Cholesky(h, q, &bad))
-		{
-			detail = psprintf("The information matrix became singular at iteration %d while %s %d "
-							  "grew: the predictors separate the outcome levels completely or "
-							  "quasi-completely, so the maximum-likelihood estimates do not exist. "
-							  "The estimates shown are those of the last iteration.",
-							  iterations, bad < p ? "coefficient" : "cut-point",
-							  bad < p ? bad + 1 : bad - p + 1);
-			break;
-		}
-		memcpy(step, g, q * sizeof(double));
-		CholeskySolve(h, q, step);
-		for (int32 j = 0; j < q; j++)
-			maxstep = Max(maxstep, fabs(step[j]));
-		if (maxstep < ORDINAL_STEP_TOLERANCE)
-		{
-			converged = true;
-			break;
-		}
-		if (iterations == ORDINAL_MAX_ITERATIONS)
-		{
-			detail = psprintf("The fit did not converge in %d iterations (the last step was %g "
-							  "in standardized units), which usually means that the predictors "
-							  "separate the outcome levels. The estimates shown are those of the "
-							  "last iteration.", ORDINAL_MAX_ITERATIONS, maxstep);
-			break;
-		}
-		for (int32 halving = 0; halving <= ORDINAL_MAX_HALVINGS; halving++, t /= 2.0)
-		{
-			double		llc;
-
-			for (int32 j = 0; j < q; j++)
-				cand[j] = theta[j] + t * step[j];
-			if (!OrdinalOrdered(&data, cand))
-				continue;
-			llc = OrdinalLogLik(&data, cand, NULL, NULL);
-			if (llc >= ll)
-			{
-				memcpy(theta, cand, q * sizeof(double));
-				ll = llc;
-				accepted = true;
-				break;
-			}
-		}
-		iterations++;
-		if (!accepted)
-		{
-			/* rounding, not the model, stops the climb: the maximum is reached */
-			if (maxstep < 1e3 * ORDINAL_STEP_TOLERANCE)
-			{
-				converged = true;
-				break;
-			}
-			detail = psprintf("No step along the Newton direction raised the log-likelihood at "
-							  "iteration %d (the step was %g in standardized units). The "
-							  "estimates shown are those of the last iteration.",
-							  iterations, maxstep);
-			break;
-		}
-		for (int32 j = 0; j < p; j++)
-			if (fabs(theta[j]) > ORDINAL_SEPARATION_BOUND)
-			{
-				detail = psprintf("Coefficient %d exceeded %g log-odds per standard deviation of its "
-								  "predictor at iteration %d and was still growing: the predictors "
-								  "separate the outcome levels completely or quasi-completely, so "
-								  "the maximum-likelihood estimates do not exist. The estimates "
-								  "shown are those of the last iteration.",
-								  j + 1, ORDINAL_SEPARATION_BOUND, iterations);
-				break;
-			}
-		if (detail)
-			break;
+		beta[j] = theta[j] / data.sd[j];
+		shift += theta[j] * data.mean[j] / data.sd[j];
 	}
+	for (int32 k = 0; k < K - 1; k++)
+		zeta[k] = theta[p + k] + shift;
 
-	/* back to the original predictors: beta_j = b_j / sd_j, zeta_k = z_k + sum b_j mean_j / sd_j */
+	memset(nulls, 0, sizeof(nulls));
+	values[M_COEFFICIENTS] = Float8Array(beta, p);
+	values[M_CUT_POINTS] = Float8Array(zeta, K - 1);
+	if (converged)
 	{
-		double	   *beta = palloc(Max(p, 1) * sizeof(double));
-		double	   *zeta = palloc(Max(K - 1, 1) * sizeof(double));
-		double		shift = 0.0;
-		double		wlevels[ORDINAL_MAX_LEVELS];
-		Datum		ld[ORDINAL_MAX_LEVELS];
+		double	   *se = palloc(q * sizeof(double));
+		double	   *z = palloc(Max(p, 1) * sizeof(double));
+		double	   *pv = palloc(Max(p, 1) * sizeof(double));
 
+		OrdinalStandardErrors(&data, h, se);
 		for (int32 j = 0; j < p; j++)
 		{
-			beta[j] = theta[j] / data.sd[j];
-			shift += theta[j] * data.mean[j] / data.sd[j];
+			z[j] = beta[j] / se[j];
+			pv[j] = erfc(fabs(z[j]) / M_SQRT2);
 		}
-		for (int32 k = 0; k < K - 1; k++)
-			zeta[k] = theta[p + k] + shift;
-
-		memset(nulls, 0, sizeof(nulls));
-		values[M_COEFFICIENTS] = Float8Array(beta, p);
-		values[M_CUT_POINTS] = Float8Array(zeta, K - 1);
-		if (converged)
-		{
-			/* covariance = A V A', V the inverse information in theta, A the map's Jacobian */
-			double	   *v = palloc0(q * q * sizeof(double));
-			double	   *se = palloc(q * sizeof(double));
-			double	   *z = palloc(Max(p, 1) * sizeof(double));
-			double	   *pv = palloc(Max(p, 1) * sizeof(double));
-
-			for (int32 c = 0; c < q; c++)
-			{
-				v[c * q + c] = 1.0;
-				CholeskySolve(h, q, &v[c * q]);
-			}
-			for (int32 r = 0; r < q; r++)
-			{
-				/* row r of A: d(param r)/d theta */
-				double		var = 0.0;
-
-				for (int32 s = 0; s < q; s++)
-				{
-					double		as = r < p ? (s == r ? 1.0 / data.sd[r] : 0.0)
-					: (s < p ? data.mean[s] / data.sd[s] : (s == r ? 1.0 : 0.0));
-
-					if (as == 0.0)
-						continue;
-					for (int32 u = 0; u < q; u++)
-					{
-						double		au = r < p ? (u == r ? 1.0 / data.sd[r] : 0.0)
-						: (u < p ? data.mean[u] / data.sd[u] : (u == r ? 1.0 : 0.0));
-
-						var += as * v[s * q + u] * au;
-					}
-				}
-				se[r] = sqrt(var);
-			}
-			for (int32 j = 0; j < p; j++)
-			{
-				z[j] = beta[j] / se[j];
-				pv[j] = erfc(fabs(z[j]) / M_SQRT2);
-			}
-			values[M_COEFFICIENT_SE] = Float8Array(se, p);
-			values[M_COEFFICIENT_Z] = Float8Array(z, p);
-			values[M_COEFFICIENT_P] = Float8Array(pv, p);
-			values[M_CUT_POINT_SE] = Float8Array(se + p, K - 1);
-			nulls[M_DETAIL] = true;
-		}
-		else
-		{
-			nulls[M_COEFFICIENT_SE] = nulls[M_COEFFICIENT_Z] = nulls[M_COEFFICIENT_P] = true;
-			nulls[M_CUT_POINT_SE] = true;
-			values[M_DETAIL] = CStringGetTextDatum(detail);
-		}
-		for (int32 k = 0; k < K; k++)
-		{
-			ld[k] = Int32GetDatum(levels[k]);
-			wlevels[k] = level_weight[k];
-		}
-		values[M_LEVELS] = PointerGetDatum(construct_array(ld, K, INT4OID, sizeof(int32), true, TYPALIGN_INT));
-		values[M_LEVEL_WEIGHTS] = Float8Array(wlevels, K);
-		values[M_LOG_LIKELIHOOD] = Float8GetDatum(ll);
-		values[M_AIC] = Float8GetDatum(-2.0 * ll + 2.0 * q);
-		values[M_N] = Int64GetDatum(nobs);
-		values[M_TOTAL_WEIGHT] = Float8GetDatum(total);
-		values[M_ITERATIONS] = Int32GetDatum(iterations);
-		values[M_CONVERGED] = BoolGetDatum(converged);
+		values[M_COEFFICIENT_SE] = Float8Array(se, p);
+		values[M_COEFFICIENT_Z] = Float8Array(z, p);
+		values[M_COEFFICIENT_P] = Float8Array(pv, p);
+		values[M_CUT_POINT_SE] = Float8Array(se + p, K - 1);
+		nulls[M_DETAIL] = true;
 	}
+	else
+	{
+		nulls[M_COEFFICIENT_SE] = nulls[M_COEFFICIENT_Z] = nulls[M_COEFFICIENT_P] = true;
+		nulls[M_CUT_POINT_SE] = true;
+		values[M_DETAIL] = CStringGetTextDatum(detail);
+	}
+	for (int32 k = 0; k < K; k++)
+		level_datums[k] = Int32GetDatum(levels[k]);
+	values[M_LEVELS] = PointerGetDatum(construct_array(level_datums, K, INT4OID, sizeof(int32), true, TYPALIGN_INT));
+	values[M_LEVEL_WEIGHTS] = Float8Array(level_weight, K);
+	values[M_LOG_LIKELIHOOD] = Float8GetDatum(ll);
+	values[M_AIC] = Float8GetDatum(-2.0 * ll + 2.0 * q);
+	values[M_N] = Int64GetDatum(nobs);
+	values[M_TOTAL_WEIGHT] = Float8GetDatum(total);
+	values[M_ITERATIONS] = Int32GetDatum(iterations);
+	values[M_CONVERGED] = BoolGetDatum(converged);
 
 	tupdesc = lookup_rowtype_tupdesc_copy(get_func_rettype(fcinfo->flinfo->fn_oid), -1);
 	if (tupdesc->natts != M_NATTS)

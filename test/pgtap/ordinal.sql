@@ -2,7 +2,7 @@
 -- every error with its SQLSTATE, separation, and parallel plans.  The
 -- comparison with R's MASS::polr is test/t/ordinal_polr.t.
 BEGIN;
-SELECT plan(49);
+SELECT plan(50);
 
 -- Errors ---------------------------------------------------------------------
 SELECT throws_ok($$SELECT engage.ordinal_fit(y, ARRAY[x]) FROM (VALUES (1, 0.5), (1, 0.7)) AS v(y, x)$$,
@@ -29,6 +29,8 @@ SELECT throws_ok($$SELECT engage.ordinal_fit(1, ARRAY[1, '-infinity'::float8])$$
                  '22003', 'the predictors of engage.ordinal_fit must be finite', 'an infinite predictor is refused');
 SELECT throws_ok($$SELECT engage.ordinal_fit(1, ARRAY[0.5], 'infinity')$$,
                  '22003', 'the weight of engage.ordinal_fit must be finite', 'an infinite weight is refused');
+SELECT throws_ok($$SELECT engage.ordinal_fit(y, ARRAY[x]) FROM (VALUES (1, 1e300), (2, -1e300), (1, 1e300)) AS v(y, x)$$,
+                 '22003', 'predictor 1 of engage.ordinal_fit is too large to fit', 'a predictor whose variance overflows is refused');
 SELECT throws_ok($$SELECT engage.ordinal_fit(1, ARRAY[0.5], -1)$$,
                  '22023', 'the weight of engage.ordinal_fit must not be negative', 'a negative weight is refused');
 SELECT throws_ok($$SELECT engage.ordinal_fit(i % 3, ARRAY[i, 2 * i + 1, (i * 7) % 5]::float8[])
