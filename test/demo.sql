@@ -119,3 +119,31 @@ SELECT (SELECT count(*) FROM engage.dashboard_grades) AS grades_shown,
 COMMIT;
 RESET SESSION AUTHORIZATION;
 DROP ROLE demo_web;
+
+\echo
+\echo '================================================================================'
+\echo ' Weights from the data: a fit for CLES' :academic_year 'beside the weights in force'
+\echo '================================================================================'
+-- the UK degree classes as the bands of a module mark (an administrator's table)
+INSERT INTO engage.mark_band VALUES (1, 'fail', 0), (2, 'third', 40), (3, '2:2', 50), (4, '2:1', 60), (5, 'first', 70);
+CREATE ROLE demo_analyst LOGIN IN ROLE engage_analyst;
+SET SESSION AUTHORIZATION demo_analyst;
+CREATE TEMP TABLE demo_fit AS SELECT * FROM engage.fit_coefficients('CLES', :'academic_year');
+SELECT fit_id, array_to_string(programmes, ', ') AS programmes, students, (model).n AS "student-modules",
+       from_day, to_day, (model).converged, (model).iterations
+FROM demo_fit;
+SELECT p.predictor, round(p.coefficient::numeric, 4) AS coefficient, round(p.se::numeric, 4) AS se,
+       round(p.z::numeric, 2) AS z, to_char(p.p, '9.9EEEE') AS p
+FROM demo_fit, unnest(ARRAY['ELE minutes a day', 'app choices a day', 'careers events a week'],
+                      (model).coefficients, (model).coefficient_se, (model).coefficient_z, (model).coefficient_p)
+     AS p(predictor, coefficient, se, z, p);
+RESET SESSION AUTHORIZATION;
+-- what an administrator compares before engage.apply_fit(fit_id)
+SELECT 'fitted (fit ' || f.fit_id || ')' AS weights, round(f.ele::numeric, 3) AS ele, round(f.app::numeric, 3) AS app,
+       round(f.events::numeric, 3) AS events
+FROM demo_fit AS f
+UNION ALL
+SELECT 'in force', round(c.ele::numeric, 3), round(c.app::numeric, 3), round(c.events::numeric, 3)
+FROM engage.coefficients AS c WHERE c.college = 'CLES' AND c.academic_year = :'academic_year';
+DROP TABLE demo_fit;
+DROP ROLE demo_analyst;

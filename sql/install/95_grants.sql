@@ -31,7 +31,14 @@ GRANT EXECUTE ON FUNCTION
     @extschema@.settings(), @extschema@.local_day(timestamptz), @extschema@.today(),
     @extschema@.week_start(date),
     @extschema@.current_academic_year(),
-    @extschema@.in_exam_period()
+    @extschema@.in_exam_period(),
+    @extschema@.ordinal_fit(integer, double precision[]),
+    @extschema@.ordinal_fit(integer, double precision[], double precision),
+    @extschema@.ordinal_fit_trans(internal, integer, double precision[]),
+    @extschema@.ordinal_fit_trans(internal, integer, double precision[], double precision),
+    @extschema@.ordinal_fit_final(internal), @extschema@.ordinal_fit_combine(internal, internal),
+    @extschema@.ordinal_fit_serialize(internal), @extschema@.ordinal_fit_deserialize(bytea, internal),
+    @extschema@.ordinal_predict(@extschema@.ordinal_model, double precision[])
     TO PUBLIC;
 
 -- viewers: the web front end, tutors and students
@@ -118,6 +125,11 @@ GRANT SELECT, INSERT, UPDATE ON @extschema@.refresh_stale, @extschema@.note_remo
 GRANT INSERT ON @extschema@.consent, @extschema@.meeting_note, @extschema@.meeting_note_removal TO engage_owner;
 GRANT DELETE ON @extschema@.meeting_note TO engage_owner;
 GRANT EXECUTE ON FUNCTION @extschema@.app_viewer(), @extschema@.session_is_app() TO engage_owner;
+-- engage.fit_coefficients and engage.apply_fit (85_ordinal_fit.sql)
+GRANT SELECT ON @extschema@.college, @extschema@.enrolment, @extschema@.assessment_mark, @extschema@.ele_event,
+                @extschema@.app_event, @extschema@.career_event
+    TO engage_owner;
+GRANT SELECT, INSERT, UPDATE ON @extschema@.coefficients TO engage_owner;
 
 -- every policy says what it is for
 DO $$

@@ -3,8 +3,10 @@
 # synthetic university (SCALE x 25,000 students, 30 days of about 10 million
 # page views at SCALE=1) and time the computation and the dashboard, against
 # the same method in plain SQL and in DuckDB (@duckdb/node-api from npm,
-# installed into test/bench/duckdb on first use).  Prints
-# a table and writes it to test/bench/results/.  Never fails on timing.
+# installed into test/bench/duckdb on first use).  Prints a table and writes
+# it to test/bench/results/, then fits 1 million simulated rows with
+# engage.ordinal_fit (ORDINAL_ROWS=, 0 skips it) and the CLES weights with
+# engage.fit_coefficients (ordinal.sh).  Never fails on timing.
 #
 # run.sh backfill (make bench-backfill): instead, load a whole academic year
 # (about 155 million page views at SCALE=1) and backfill it with one
@@ -25,7 +27,8 @@ $as_root make -s install PG_CONFIG="$PG_CONFIG" >/dev/null
 mkdir -p test/bench/results
 out="test/bench/results/$MODE-$(date -u +%Y%m%dT%H%M%SZ).txt"
 students=$(awk "BEGIN { printf \"%d\", 25000 * $SCALE }")
-export students REPS MODE
+ORDINAL_ROWS=${ORDINAL_ROWS:-1000000}
+export students REPS MODE ORDINAL_ROWS
 pg_virtualenv -t -v "$PG_MAJOR" -o shared_buffers=2GB -o work_mem=64MB -o max_parallel_workers_per_gather=2 \
     -o max_worker_processes=8 -o max_parallel_workers=8 -o max_wal_size=8GB sh -c '
     set -e
@@ -47,6 +50,7 @@ pg_virtualenv -t -v "$PG_MAJOR" -o shared_buffers=2GB -o work_mem=64MB -o max_pa
             echo "DuckDB baseline skipped: see the message above"
             $psql -v reps="$REPS" -v last_day=2026-11-27 -f test/bench/bench.sql
         fi
+        test/bench/ordinal.sh "$ORDINAL_ROWS"
     fi
     echo
     echo "machine: $(nproc) cores, $(free -g | awk "/Mem:/ {print \$2}") GiB, PostgreSQL $(psql -X -At -c "SHOW server_version")"

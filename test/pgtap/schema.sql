@@ -11,7 +11,7 @@ SELECT tables_are('engage', ARRAY[
     'refresh_run', 'meeting_note_removal', 'cohort_week', 'student_college', 'refresh_stale',
     'note_removal_request',
     'ele_event_0', 'ele_event_1', 'ele_event_2', 'ele_event_3', 'ele_event_4', 'ele_event_5',
-    'ele_event_6', 'ele_event_7'], 'the canonical tables exist with their contract names, and the page-view partitions');
+    'ele_event_6', 'ele_event_7', 'mark_band', 'model_fit'], 'the canonical tables exist with their contract names, and the page-view partitions');
 
 SELECT is((SELECT extrelocatable FROM pg_extension WHERE extname = 'engage'), false,
           'the extension is not relocatable');
@@ -56,8 +56,9 @@ $$, ARRAY['engage.viewer()', 'engage.visible_students()', 'engage.consenting_stu
           'engage.record_meeting_note(text,date,text,text,jsonb,text)',
           'engage.set_consent(text,boolean)', 'engage.remove_meeting_note(bigint,text)',
           'engage.mark_stale()', 'engage.request_note_removal(bigint,text)',
-          'engage.decide_note_removal(bigint,boolean,text)'],
-   'only the identity, policy and writing functions run with the owner''s rights');
+          'engage.decide_note_removal(bigint,boolean,text)',
+          'engage.fit_coefficients(text,text,text[])', 'engage.apply_fit(bigint)'],
+   'only the identity, policy, writing and fitting functions run with the owner''s rights');
 
 SELECT is_empty($$
     SELECT p.oid::regprocedure::text, r.rolname
@@ -66,6 +67,8 @@ SELECT is_empty($$
       AND r.rolname IN ('engage_analyst', 'engage_loader', 'public')
       AND has_function_privilege(CASE r.rolname WHEN 'public' THEN 'engage_analyst' ELSE r.rolname END,
                                  p.oid, 'EXECUTE')
+      -- analysts fit weights: the fit returns a model, never a student's row
+      AND NOT (r.rolname = 'engage_analyst' AND p.oid = 'engage.fit_coefficients(text,text,text[])'::regprocedure)
     UNION ALL
     SELECT p.oid::regprocedure::text, 'PUBLIC' FROM pg_proc AS p
     WHERE p.pronamespace = 'engage'::regnamespace AND p.prosecdef
@@ -163,7 +166,7 @@ SELECT is_empty($$
     SELECT c.relname FROM pg_class AS c
     WHERE c.relnamespace = 'engage'::regnamespace AND c.relkind = 'r'
       AND c.relname NOT IN ('college', 'academic_year', 'coefficients', 'staff', 'module',
-                            'exam_period', 'refresh_run', 'cohort_week')
+                            'exam_period', 'refresh_run', 'cohort_week', 'mark_band', 'model_fit')
       AND NOT EXISTS (SELECT FROM pg_attribute AS a WHERE a.attrelid = c.oid AND a.attname = 'student_id'
                         AND a.attnotnull)
 $$, 'every table of personal data carries a NOT NULL student_id');
