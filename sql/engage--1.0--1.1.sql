@@ -1062,8 +1062,8 @@ COMMENT ON PROCEDURE @extschema@.refresh(date, date) IS
 --
 -- The tutee list gains the mean mark and a programme position (columns
 -- appended); engage.alert, engage.refresh_alerts, engage.dashboard_alerts,
--- engage.dashboard and engage.my_students_json are new (sql/install/80_views.sql
--- and 87_dashboard.sql).
+-- engage.dashboard and engage.my_students_json are new (the install parts with
+-- engage.my_students, and 87_dashboard.sql).
 -- The UK classification band of a mark: one home for the grades tab and the
 -- tutee list's mean mark.
 CREATE FUNCTION @extschema@.mark_band(mark numeric)
@@ -1470,9 +1470,9 @@ END;
 COMMENT ON FUNCTION @extschema@.my_students_json() IS
 'The tutee list as one JSON array: the rows of engage.my_students by name, each with open_alerts, the kinds of its open alerts the viewer may see; read with the caller''s rights.';
 
--- Who may call and read what.  engage.programme_position and engage.mark_band
--- (sql/install/80_views.sql) are granted with the other functions that run
--- with the owner's rights, and with the computation (95_grants.sql).
+-- Who may call and read what.  engage.programme_position and engage.mark_band,
+-- defined with engage.my_students, are granted with the other functions that
+-- run with the owner's rights and with the computation (95_grants.sql).
 REVOKE ALL ON @extschema@.alert, @extschema@.dashboard_alerts FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.dashboard(text), @extschema@.my_students_json() FROM PUBLIC;
 REVOKE ALL ON PROCEDURE @extschema@.refresh_alerts() FROM PUBLIC;
