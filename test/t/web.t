@@ -22,11 +22,11 @@ cleanup() {
 trap cleanup EXIT
 
 chromium=$(command -v chromium || command -v chromium-browser) ||
-    { echo "1..0 # SKIP skipped: no chromium (install Debian's chromium: make deps)"; exit 0; }
-command -v node >/dev/null || { echo "1..0 # SKIP skipped: no node"; exit 0; }
+    { echo "1..0 # SKIP no chromium (install Debian's chromium: make deps)"; exit 0; }
+command -v node >/dev/null || { echo "1..0 # SKIP no node"; exit 0; }
 if [ ! -d examples/web/node_modules/pg ]; then
     (cd examples/web && npm ci --no-audit --no-fund --silent) >"$work/npm.log" 2>&1 ||
-        { echo "1..0 # SKIP skipped: npm ci failed (no npm registry?): $(tail -1 "$work/npm.log")"; exit 0; }
+        { echo "1..0 # SKIP npm ci failed (no npm registry?): $(tail -1 "$work/npm.log")"; exit 0; }
 fi
 
 # shellcheck source=../lib.sh
