@@ -77,7 +77,8 @@ BEGIN
       AND cl.student_id = a.student_id;
 
     -- One statement, one snapshot: what holds now is compared with what is
-    -- open; new conditions fire, open alerts whose condition is gone clear,
+    -- open (on keys a hash join can match: coalesce, not IS NOT DISTINCT
+    -- FROM); new conditions fire, open alerts whose condition is gone clear,
     -- and each change is announced by id only (anyone connected may LISTEN).
     WITH consenting AS (
         SELECT cl.student_id FROM @extschema@.consent_latest AS cl
@@ -124,15 +125,18 @@ BEGIN
         WHERE r.n_recent >= min_sessions AND r.n_before >= min_sessions
           AND r.rate_4wk <= r.rate_before - attendance_drop
         UNION ALL
-        SELECT r.student_id, 'absence_run', NULL, pg_catalog.jsonb_build_object('sessions', count(*))
-        FROM (SELECT at.student_id, at.status,
-                     row_number() OVER (PARTITION BY at.student_id ORDER BY at.starts_at DESC) AS n
-              FROM @extschema@.attendance AS at
-              WHERE at.starts_at >= @extschema@.local_midnight(year_starts) AND at.starts_at < midnight
-                AND at.status <> 'authorised_absence') AS r
-        WHERE r.n <= absence_run
-        GROUP BY r.student_id
-        HAVING count(*) = absence_run AND bool_and(r.status = 'absent')
+        -- each student's last sessions, through the index on (student_id, starts_at)
+        SELECT s.student_id, 'absence_run', NULL, pg_catalog.jsonb_build_object('sessions', r.n)
+        FROM @extschema@.student AS s
+        CROSS JOIN LATERAL (
+            SELECT count(*) AS n, bool_and(l.status = 'absent') AS all_absent
+            FROM (SELECT at.status FROM @extschema@.attendance AS at
+                  WHERE at.student_id = s.student_id
+                    AND at.starts_at >= @extschema@.local_midnight(year_starts) AND at.starts_at < midnight
+                    AND at.status <> 'authorised_absence'
+                  ORDER BY at.starts_at DESC, at.session_id DESC LIMIT absence_run) AS l
+        ) AS r
+        WHERE r.n = absence_run AND r.all_absent
         UNION ALL
         -- a module whose latest mark this academic year is a fail: the first
         -- fail fires, later fails keep it open, a pass clears it
@@ -148,7 +152,7 @@ BEGIN
         WHERE a.cleared_at IS NULL
           AND NOT EXISTS (SELECT FROM holding AS h
                           WHERE h.student_id = a.student_id AND h.kind = a.kind
-                            AND h.module_code IS NOT DISTINCT FROM a.module_code)
+                            AND coalesce(h.module_code, '') = coalesce(a.module_code, ''))
         RETURNING a.alert_id
     ), fired AS (
         INSERT INTO @extschema@.alert AS a (student_id, kind, module_code, fired_on, fired_at, detail)
@@ -156,7 +160,7 @@ BEGIN
         FROM holding AS h
         WHERE NOT EXISTS (SELECT FROM @extschema@.alert AS o
                           WHERE o.cleared_at IS NULL AND o.student_id = h.student_id AND o.kind = h.kind
-                            AND o.module_code IS NOT DISTINCT FROM h.module_code)
+                            AND coalesce(o.module_code, '') = coalesce(h.module_code, ''))
         RETURNING a.alert_id
     )
     SELECT count(pg_catalog.pg_notify('engage_alert',
