@@ -28,12 +28,17 @@ $(DATA_built): $(INSTALL_PARTS) $(EXTENSION).control
 	@{ printf -- '-- engage %s: generated from sql/install/*.sql; edit those parts.\n\n' '$(EXTVERSION)'; \
 	   for f in $(INSTALL_PARTS); do cat $$f; echo; done; } > $@
 
-.PHONY: deps demo test test-valgrind test-sanitize test-fuzz test-matrix test-package postgres-versions bench bench-backfill
+.PHONY: deps demo demo-web test test-valgrind test-sanitize test-fuzz test-matrix test-package postgres-versions bench bench-backfill
 deps:
 	test/install-deps.sh
 
 demo: deps
 	test/demo.sh
+
+# The demo university in the example web front end (examples/web), as a
+# tutor or a student, at http://127.0.0.1:8080/ (PORT=) until Ctrl-C.
+demo-web: deps
+	test/demo.sh web
 
 test: deps
 	test/run-tests.sh

@@ -1095,6 +1095,8 @@ BEGIN
         (started_at, finished_at, from_day, to_day, days, students, rows_written, rows_purged, students_caught_up)
     VALUES (started, pg_catalog.clock_timestamp(), from_day, to_day, to_day - from_day + 1,
             n_students, written, purged, pg_catalog.cardinality(stale_ids));
+
+    CALL @extschema@.refresh_alerts();
 END
 $$;
 
@@ -1553,3 +1555,439 @@ GRANT EXECUTE ON FUNCTION
     @extschema@.ordinal_fit_serialize(internal), @extschema@.ordinal_fit_deserialize(bytea, internal),
     @extschema@.ordinal_predict(@extschema@.ordinal_model, double precision[])
     TO PUBLIC;
+
+-- The tutor's screen: grades beside engagement, alerts with a history, one call per dashboard ---
+--
+-- The tutee list gains the mean mark and a programme position (columns
+-- appended); engage.alert, engage.refresh_alerts, engage.dashboard_alerts,
+-- engage.dashboard and engage.my_students_json are new (the install parts with
+-- engage.my_students, and 87_tutor_screen.sql).
+-- The UK classification band of a mark: one home for the grades tab and the
+-- tutee list's mean mark.
+CREATE FUNCTION @extschema@.mark_class(mark numeric)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN CASE WHEN mark >= 70 THEN 'First'
+            WHEN mark >= 60 THEN 'Upper second (2:1)'
+            WHEN mark >= 50 THEN 'Lower second (2:2)'
+            WHEN mark >= 40 THEN 'Third'
+            WHEN mark IS NOT NULL THEN 'Fail' END;
+COMMENT ON FUNCTION @extschema@.mark_class(numeric) IS
+'The UK classification band of a mark out of 100: First (70+), Upper second (2:1), Lower second (2:2), Third (40-49) or Fail (under 40); NULL for NULL.';
+
+-- Where a consenting student stands in their programme, as a band: their
+-- mean daily score in the latest week whose programme-wide cohort figures
+-- were published (engage.cohort_week: at least 5 consenting students, and no
+-- group that differs from another by 1 to 4), against that week's median.
+-- It reads the cohort with the owner's rights and returns only the band, so
+-- that no viewer reads a cohort's figures, nor probes them with scores of
+-- their own choosing.
+CREATE FUNCTION @extschema@.programme_position(student_id text, OUT week date, OUT band text)
+RETURNS record
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT (programme_position.student_id = ANY (@extschema@.consenting_students())) THEN
+        RETURN;
+    END IF;
+    SELECT c.week,
+           CASE WHEN own.score > c.median_score THEN 'upper half'
+                WHEN own.score < c.median_score THEN 'lower half'
+                ELSE 'median' END
+    INTO week, band
+    FROM @extschema@.student AS s
+    JOIN @extschema@.cohort_week AS c
+      ON c.college = s.college AND c.programme = s.programme AND c.module_code IS NULL
+    -- the weekly score exactly as engage.refresh computes it for the cohort
+    CROSS JOIN LATERAL (
+        SELECT avg(d.score ORDER BY d.day) AS score
+        FROM @extschema@.daily_engagement AS d
+        WHERE d.student_id = s.student_id AND d.module_code IS NULL
+          AND pg_catalog.date_trunc('week', d.day)::date = c.week
+    ) AS own
+    WHERE s.student_id = programme_position.student_id
+      AND c.week <= @extschema@.today() AND own.score IS NOT NULL
+    ORDER BY c.week DESC
+    LIMIT 1;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.programme_position(text) IS
+'For a consenting student the viewer may see: the latest week with published programme-wide cohort figures, and whether the student''s mean daily score that week was in the upper half, the lower half or at the median of their programme. No row otherwise.';
+
+CREATE OR REPLACE VIEW @extschema@.my_students
+WITH (security_invoker = true) AS
+WITH today AS (
+    SELECT @extschema@.today() AS day,
+           @extschema@.local_midnight(@extschema@.today() - 28) AS four_weeks_ago,
+           (SELECT y.starts FROM @extschema@.academic_year AS y
+            WHERE @extschema@.today() BETWEEN y.starts AND y.ends) AS year_starts,
+           (SELECT @extschema@.visible_students()) AS visible,
+           (SELECT @extschema@.consenting_students()) AS consenting,
+           (SELECT @extschema@.mark_students()) AS marked
+)
+SELECT s.student_id,
+       s.full_name,
+       s.college,
+       s.programme,
+       s.year_of_study,
+       s.student_id = ANY (t.consenting) AS consent,
+       att.rate_year AS attendance_rate,
+       att.rate_4wk AS attendance_rate_4wk,
+       eng.day AS score_day,
+       eng.score,
+       eng.score - eng.score_4wk_ago AS score_change_4wk,
+       (SELECT max(n.met_on) FROM @extschema@.meeting_note AS n
+        WHERE n.student_id = s.student_id) AS last_meeting,
+       CASE WHEN s.student_id = ANY (t.consenting)
+            THEN coalesce(eng.score < 0.5 * eng.mean_4wk, false) END AS flag_score_drop,
+       CASE WHEN s.student_id = ANY (t.consenting)
+            THEN coalesce(eng.ele_minutes_7d = 0, false) END AS flag_no_vle_7d,
+       coalesce(att.last_three_absent, false) AS flag_absences,
+       mk.mean_mark,
+       @extschema@.mark_class(mk.mean_mark) AS mark_band,
+       mk.marks,
+       pos.week AS programme_week,
+       pos.band AS programme_position
+FROM @extschema@.student AS s
+CROSS JOIN today AS t
+LEFT JOIN LATERAL (
+    SELECT round(100.0 * count(*) FILTER (WHERE a.status = 'present')
+                 / nullif(count(*) FILTER (WHERE a.status <> 'authorised_absence'), 0), 1) AS rate_year,
+           round(100.0 * count(*) FILTER (WHERE a.status = 'present' AND a.starts_at >= t.four_weeks_ago)
+                 / nullif(count(*) FILTER (WHERE a.status <> 'authorised_absence'
+                                             AND a.starts_at >= t.four_weeks_ago), 0), 1) AS rate_4wk,
+           (SELECT count(*) = 3 AND bool_and(r.status = 'absent')
+            FROM (SELECT a3.status FROM @extschema@.attendance AS a3
+                  WHERE a3.student_id = s.student_id AND a3.starts_at < pg_catalog.statement_timestamp()
+                    AND a3.status <> 'authorised_absence'
+                  ORDER BY a3.starts_at DESC LIMIT 3) AS r) AS last_three_absent
+    FROM @extschema@.attendance AS a
+    WHERE a.student_id = s.student_id
+      AND a.starts_at >= @extschema@.local_midnight(t.year_starts)
+      AND a.starts_at < pg_catalog.statement_timestamp()
+) AS att ON true
+LEFT JOIN LATERAL (
+    SELECT d.day, d.score,
+           (SELECT p.score FROM @extschema@.daily_engagement AS p
+            WHERE p.student_id = s.student_id AND p.module_code IS NULL AND p.day = d.day - 28) AS score_4wk_ago,
+           (SELECT avg(p.score) FROM @extschema@.daily_engagement AS p
+            WHERE p.student_id = s.student_id AND p.module_code IS NULL
+              AND p.day BETWEEN d.day - 28 AND d.day - 1) AS mean_4wk,
+           d.ele_minutes_7d
+    FROM @extschema@.daily_engagement AS d
+    WHERE d.student_id = s.student_id AND d.module_code IS NULL AND d.day < t.day
+    ORDER BY d.day DESC LIMIT 1
+) AS eng ON true
+-- this academic year's marks, under the grades tab's rule
+LEFT JOIN LATERAL (
+    SELECT round(avg(k.mark), 1) AS mean_mark, count(*) AS marks
+    FROM @extschema@.assessment_mark AS k
+    WHERE k.student_id = s.student_id AND s.student_id = ANY (t.marked)
+      AND k.recorded_at >= @extschema@.local_midnight(t.year_starts)
+    HAVING count(*) > 0
+) AS mk ON true
+LEFT JOIN LATERAL @extschema@.programme_position(s.student_id) AS pos ON true
+WHERE s.student_id = ANY (t.visible);
+
+COMMENT ON COLUMN @extschema@.my_students.mean_mark IS 'Provisional mean of this academic year''s marks, to one decimal. NULL without consent, during an exam period, or without marks.';
+COMMENT ON COLUMN @extschema@.my_students.mark_band IS 'Classification band of mean_mark (engage.mark_class).';
+COMMENT ON COLUMN @extschema@.my_students.marks IS 'Number of marks behind mean_mark.';
+COMMENT ON COLUMN @extschema@.my_students.programme_week IS 'Monday of the week programme_position is about: the latest with published programme-wide cohort figures. NULL without consent or where the cohort is too small to publish.';
+COMMENT ON COLUMN @extschema@.my_students.programme_position IS 'upper half, lower half or median: the student''s mean daily score in programme_week against the median of their programme''s consenting students (engage.programme_position).';
+
+CREATE OR REPLACE VIEW @extschema@.dashboard_grades
+WITH (security_invoker = true) AS
+SELECT k.student_id, k.module_code, m.title AS module_title, k.assessment, k.kind, k.mark,
+       @extschema@.mark_class(k.mark) AS band,
+       true AS provisional,
+       k.recorded_at
+FROM @extschema@.assessment_mark AS k
+JOIN @extschema@.module AS m ON m.module_code = k.module_code;
+
+CREATE TABLE @extschema@.alert (
+    alert_id    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    student_id  text NOT NULL REFERENCES @extschema@.student ON DELETE CASCADE,
+    kind        text NOT NULL CONSTRAINT alert_kind_known
+        CHECK (kind IN ('score_drop', 'no_vle_7d', 'attendance_falling', 'absence_run', 'failed_mark')),
+    module_code text,
+    fired_on    date NOT NULL,
+    fired_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    cleared_at  timestamptz,
+    detail      jsonb NOT NULL DEFAULT '{}',
+    CONSTRAINT alert_module_for_marks CHECK ((kind = 'failed_mark') = (module_code IS NOT NULL)),
+    CONSTRAINT alert_cleared_after_fired CHECK (cleared_at >= fired_at)
+);
+-- one open alert per student, kind and module
+CREATE UNIQUE INDEX alert_open_key ON @extschema@.alert (student_id, kind, (COALESCE(module_code, '')))
+    WHERE cleared_at IS NULL;
+CREATE INDEX ON @extschema@.alert (student_id, fired_at);
+COMMENT ON TABLE @extschema@.alert IS 'Alerts with a history, written by engage.refresh_alerts: a condition that began to hold for a student (fired) and, once it no longer holds, when it stopped (cleared). Read under the rule of the data behind it.';
+COMMENT ON COLUMN @extschema@.alert.alert_id IS 'Identifier of the alert; the payload of a notification on channel engage_alert.';
+COMMENT ON COLUMN @extschema@.alert.student_id IS 'The student.';
+COMMENT ON COLUMN @extschema@.alert.kind IS 'score_drop, no_vle_7d (engagement: with consent only), attendance_falling, absence_run (attendance), or failed_mark (a mark: as the grades tab).';
+COMMENT ON COLUMN @extschema@.alert.module_code IS 'The module of a failed_mark; NULL for the other kinds.';
+COMMENT ON COLUMN @extschema@.alert.fired_on IS 'The day whose figures first met the condition (the day before the run).';
+COMMENT ON COLUMN @extschema@.alert.fired_at IS 'When the run that fired it ran.';
+COMMENT ON COLUMN @extschema@.alert.cleared_at IS 'When a run first found the condition no longer met; NULL while the alert is open.';
+COMMENT ON COLUMN @extschema@.alert.detail IS 'The figures that met the condition, as a JSON object (see docs/views.md).';
+COMMENT ON SEQUENCE @extschema@.alert_alert_id_seq IS 'Numbers engage.alert rows.';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.alert', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.alert_alert_id_seq', '');
+
+ALTER TABLE @extschema@.alert ENABLE ROW LEVEL SECURITY;
+ALTER TABLE @extschema@.alert FORCE ROW LEVEL SECURITY;
+CREATE POLICY viewer_read ON @extschema@.alert FOR SELECT TO engage_tutor, engage_student, engage_app
+    USING (student_id = ANY (CASE WHEN kind IN ('score_drop', 'no_vle_7d')
+                                  THEN (SELECT @extschema@.consenting_students())
+                                  WHEN kind = 'failed_mark'
+                                  THEN (SELECT @extschema@.mark_students())
+                                  ELSE (SELECT @extschema@.visible_students()) END::text[]));
+CREATE POLICY loader_all ON @extschema@.alert FOR ALL TO engage_loader USING (true) WITH CHECK (true);
+
+CREATE PROCEDURE @extschema@.refresh_alerts()
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    -- the figures of yesterday, the last day the nightly run computes; this
+    -- first call also loads the library, which defines the settings read below
+    as_of           date := @extschema@.today() - 1;
+    midnight        timestamptz := @extschema@.local_midnight(as_of + 1);
+    year_starts     date := (SELECT y.starts FROM @extschema@.academic_year AS y
+                             WHERE as_of BETWEEN y.starts AND y.ends);
+    drop_ratio      double precision := pg_catalog.current_setting('engage.alert_score_drop_ratio');
+    score_floor     double precision := pg_catalog.current_setting('engage.alert_score_floor');
+    attendance_drop numeric := pg_catalog.current_setting('engage.alert_attendance_drop');
+    min_sessions    integer := pg_catalog.current_setting('engage.alert_attendance_sessions');
+    absence_run     integer := pg_catalog.current_setting('engage.alert_absence_run');
+    fail_mark       numeric := pg_catalog.current_setting('engage.alert_fail_mark');
+    changed         bigint;
+BEGIN
+    -- No profiling without consent: the engagement alerts of a year whose
+    -- consent is withdrawn go, as the refresh removes the rows behind them.
+    DELETE FROM @extschema@.alert AS a
+    USING @extschema@.consent_latest AS cl, @extschema@.academic_year AS y
+    WHERE a.kind IN ('score_drop', 'no_vle_7d') AND NOT cl.granted
+      AND y.label = cl.academic_year AND a.fired_on BETWEEN y.starts AND y.ends
+      AND cl.student_id = a.student_id;
+
+    -- One statement, one snapshot: what holds now is compared with what is
+    -- open (on keys a hash join can match: coalesce, not IS NOT DISTINCT
+    -- FROM); new conditions fire, open alerts whose condition is gone clear,
+    -- and each change is announced by id only (anyone connected may LISTEN).
+    WITH consenting AS (
+        SELECT cl.student_id FROM @extschema@.consent_latest AS cl
+        JOIN @extschema@.academic_year AS y ON y.label = cl.academic_year
+        WHERE cl.granted AND as_of BETWEEN y.starts AND y.ends
+    ), holding AS (
+        -- engagement, from the stored figures, of students whose consent is
+        -- in force (the refresh may not have purged a withdrawal yet)
+        SELECT d.student_id, 'score_drop' AS kind, NULL::text AS module_code,
+               pg_catalog.jsonb_build_object('score', d.score, 'mean_4wk', w.mean_4wk) AS detail
+        FROM @extschema@.daily_engagement AS d
+        CROSS JOIN LATERAL (
+            SELECT avg(p.score) AS mean_4wk FROM @extschema@.daily_engagement AS p
+            WHERE p.student_id = d.student_id AND p.module_code IS NULL
+              AND p.day BETWEEN d.day - 28 AND d.day - 1
+        ) AS w
+        WHERE d.module_code IS NULL AND d.day = as_of
+          AND d.student_id IN (SELECT c.student_id FROM consenting AS c)
+          AND w.mean_4wk >= score_floor AND d.score < drop_ratio * w.mean_4wk
+        UNION ALL
+        SELECT d.student_id, 'no_vle_7d', NULL, pg_catalog.jsonb_build_object('ele_minutes_7d', d.ele_minutes_7d)
+        FROM @extschema@.daily_engagement AS d
+        WHERE d.module_code IS NULL AND d.day = as_of AND d.ele_minutes_7d = 0
+          AND d.student_id IN (SELECT c.student_id FROM consenting AS c)
+        UNION ALL
+        -- attendance this academic year up to yesterday, authorised absences aside
+        SELECT r.student_id, 'attendance_falling', NULL,
+               pg_catalog.jsonb_build_object('rate_4wk', r.rate_4wk, 'rate_before', r.rate_before)
+        FROM (
+            SELECT a.student_id,
+                   round(100.0 * count(*) FILTER (WHERE a.recent AND a.status = 'present')
+                         / nullif(count(*) FILTER (WHERE a.recent), 0), 1) AS rate_4wk,
+                   round(100.0 * count(*) FILTER (WHERE NOT a.recent AND a.status = 'present')
+                         / nullif(count(*) FILTER (WHERE NOT a.recent), 0), 1) AS rate_before,
+                   count(*) FILTER (WHERE a.recent) AS n_recent,
+                   count(*) FILTER (WHERE NOT a.recent) AS n_before
+            FROM (SELECT at.student_id, at.status,
+                         at.starts_at >= @extschema@.local_midnight(as_of - 27) AS recent
+                  FROM @extschema@.attendance AS at
+                  WHERE at.starts_at >= @extschema@.local_midnight(year_starts) AND at.starts_at < midnight
+                    AND at.status <> 'authorised_absence') AS a
+            GROUP BY a.student_id
+        ) AS r
+        WHERE r.n_recent >= min_sessions AND r.n_before >= min_sessions
+          AND r.rate_4wk <= r.rate_before - attendance_drop
+        UNION ALL
+        -- each student's last sessions, through the index on (student_id, starts_at)
+        SELECT s.student_id, 'absence_run', NULL, pg_catalog.jsonb_build_object('sessions', r.n)
+        FROM @extschema@.student AS s
+        CROSS JOIN LATERAL (
+            SELECT count(*) AS n, bool_and(l.status = 'absent') AS all_absent
+            FROM (SELECT at.status FROM @extschema@.attendance AS at
+                  WHERE at.student_id = s.student_id
+                    AND at.starts_at >= @extschema@.local_midnight(year_starts) AND at.starts_at < midnight
+                    AND at.status <> 'authorised_absence'
+                  ORDER BY at.starts_at DESC, at.session_id DESC LIMIT absence_run) AS l
+        ) AS r
+        WHERE r.n = absence_run AND r.all_absent
+        UNION ALL
+        -- a module whose latest mark this academic year is a fail: the first
+        -- fail fires, later fails keep it open, a pass clears it
+        SELECT k.student_id, 'failed_mark', k.module_code,
+               pg_catalog.jsonb_build_object('assessment', k.assessment, 'mark', k.mark)
+        FROM (SELECT DISTINCT ON (m.student_id, m.module_code) m.student_id, m.module_code, m.assessment, m.mark
+              FROM @extschema@.assessment_mark AS m
+              WHERE m.recorded_at >= @extschema@.local_midnight(year_starts) AND m.recorded_at < midnight
+              ORDER BY m.student_id, m.module_code, m.recorded_at DESC, m.assessment) AS k
+        WHERE k.mark < fail_mark
+    ), cleared AS (
+        UPDATE @extschema@.alert AS a SET cleared_at = pg_catalog.statement_timestamp()
+        WHERE a.cleared_at IS NULL
+          AND NOT EXISTS (SELECT FROM holding AS h
+                          WHERE h.student_id = a.student_id AND h.kind = a.kind
+                            AND coalesce(h.module_code, '') = coalesce(a.module_code, ''))
+        RETURNING a.alert_id
+    ), fired AS (
+        INSERT INTO @extschema@.alert AS a (student_id, kind, module_code, fired_on, fired_at, detail)
+        SELECT h.student_id, h.kind, h.module_code, as_of, pg_catalog.statement_timestamp(), h.detail
+        FROM holding AS h
+        WHERE NOT EXISTS (SELECT FROM @extschema@.alert AS o
+                          WHERE o.cleared_at IS NULL AND o.student_id = h.student_id AND o.kind = h.kind
+                            AND coalesce(o.module_code, '') = coalesce(h.module_code, ''))
+        RETURNING a.alert_id
+    )
+    SELECT count(pg_catalog.pg_notify('engage_alert',
+                 pg_catalog.jsonb_build_object('alert_id', c.alert_id, 'change', c.change)::text))
+    INTO changed
+    FROM (SELECT f.alert_id, 'fired' AS change FROM fired AS f
+          UNION ALL
+          SELECT c.alert_id, 'cleared' FROM cleared AS c) AS c;
+END
+$$;
+COMMENT ON PROCEDURE @extschema@.refresh_alerts() IS
+'Called by engage.refresh at its end: fires the alerts whose condition holds as of yesterday (thresholds in the engage.alert_* settings), clears the open ones whose condition no longer holds, removes the engagement alerts of withdrawn consent, and sends {"alert_id": ..., "change": "fired" | "cleared"} on channel engage_alert for each change.';
+
+CREATE VIEW @extschema@.dashboard_alerts
+WITH (security_invoker = true) AS
+SELECT a.alert_id, a.student_id, a.kind,
+       CASE a.kind WHEN 'score_drop' THEN 'Engagement score dropped'
+                   WHEN 'no_vle_7d' THEN 'No VLE activity for 7 days'
+                   WHEN 'attendance_falling' THEN 'Attendance falling'
+                   WHEN 'absence_run' THEN 'Unauthorised absences in a row'
+                   WHEN 'failed_mark' THEN 'Failed mark' END AS title,
+       a.module_code, m.title AS module_title, a.detail, a.fired_on, a.fired_at, a.cleared_at,
+       a.cleared_at IS NULL AS open
+FROM @extschema@.alert AS a
+LEFT JOIN @extschema@.module AS m ON m.module_code = a.module_code;
+
+COMMENT ON VIEW @extschema@.dashboard_alerts IS
+'The alerts tab: the alert history of students the viewer may see, each under the rule of the data behind it (engagement alerts with consent, failed marks as the grades tab, attendance alerts always).';
+COMMENT ON COLUMN @extschema@.dashboard_alerts.alert_id IS 'The alert.';
+COMMENT ON COLUMN @extschema@.dashboard_alerts.student_id IS 'The student.';
+COMMENT ON COLUMN @extschema@.dashboard_alerts.kind IS 'score_drop, no_vle_7d, attendance_falling, absence_run or failed_mark.';
+COMMENT ON COLUMN @extschema@.dashboard_alerts.title IS 'What fired, in words.';
+COMMENT ON COLUMN @extschema@.dashboard_alerts.module_code IS 'Module of a failed mark.';
+COMMENT ON COLUMN @extschema@.dashboard_alerts.module_title IS 'Title of that module.';
+COMMENT ON COLUMN @extschema@.dashboard_alerts.detail IS 'The figures that met the condition.';
+COMMENT ON COLUMN @extschema@.dashboard_alerts.fired_on IS 'The day whose figures first met the condition.';
+COMMENT ON COLUMN @extschema@.dashboard_alerts.fired_at IS 'When the alert fired.';
+COMMENT ON COLUMN @extschema@.dashboard_alerts.cleared_at IS 'When it cleared; NULL while open.';
+COMMENT ON COLUMN @extschema@.dashboard_alerts.open IS 'Whether the condition still held at the last run.';
+
+-- One call per dashboard.  The caller's rights throughout: only the views
+-- are read, so that nothing the views hide can appear.
+CREATE FUNCTION @extschema@.dashboard(student_id text)
+RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT pg_catalog.jsonb_build_object(
+        'student', pg_catalog.to_jsonb(ms),
+        'exam_period', @extschema@.in_exam_period(),
+        'grades', coalesce((
+            SELECT pg_catalog.jsonb_agg(pg_catalog.to_jsonb(g) OPERATOR(pg_catalog.-) 'student_id'
+                                        ORDER BY g.recorded_at, g.module_code, g.assessment)
+            FROM @extschema@.dashboard_grades AS g WHERE g.student_id = ms.student_id), '[]'),
+        'attendance', pg_catalog.jsonb_build_object(
+            'modules', coalesce((
+                SELECT pg_catalog.jsonb_agg(pg_catalog.to_jsonb(am) ORDER BY am.module_code)
+                FROM (SELECT DISTINCT a.module_code, a.module_title, a.module_sessions, a.module_present,
+                             a.module_authorised, a.module_absent, a.module_rate
+                      FROM @extschema@.dashboard_attendance AS a WHERE a.student_id = ms.student_id) AS am), '[]'),
+            'sessions', coalesce((
+                SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                           'starts_at', a.starts_at, 'module_code', a.module_code, 'session_type', a.session_type,
+                           'status', a.status, 'counts_against', a.counts_against)
+                       ORDER BY a.starts_at DESC, a.session_id)
+                FROM @extschema@.dashboard_attendance AS a
+                WHERE a.student_id = ms.student_id
+                  AND a.starts_at >= @extschema@.local_midnight(@extschema@.today() - 56)), '[]')),
+        'engagement', coalesce((
+            SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                       'module_code', e.module_code, 'module_title', e.module_title, 'days', e.days)
+                   ORDER BY e.module_code NULLS FIRST)
+            FROM (SELECT d.module_code, d.module_title,
+                         pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                             'day', d.day, 'score', d.score, 'ele_minutes', d.ele_minutes,
+                             'app_choices', d.app_choices, 'career_events', d.career_events,
+                             'ele_minutes_7d', d.ele_minutes_7d, 'app_choices_7d', d.app_choices_7d,
+                             'career_events_7d', d.career_events_7d) ORDER BY d.day) AS days
+                  FROM @extschema@.dashboard_engagement AS d
+                  WHERE d.student_id = ms.student_id AND d.day >= @extschema@.today() - 56
+                  GROUP BY d.module_code, d.module_title) AS e), '[]'),
+        'employability', coalesce((
+            SELECT pg_catalog.jsonb_agg(pg_catalog.to_jsonb(p) OPERATOR(pg_catalog.-) 'student_id'
+                                        ORDER BY p.academic_year DESC)
+            FROM @extschema@.dashboard_employability AS p WHERE p.student_id = ms.student_id), '[]'),
+        'meetings', coalesce((
+            SELECT pg_catalog.jsonb_agg(pg_catalog.to_jsonb(n) OPERATOR(pg_catalog.-) 'student_id'
+                                        ORDER BY n.met_on DESC, n.note_id DESC)
+            FROM @extschema@.dashboard_meetings AS n WHERE n.student_id = ms.student_id), '[]'),
+        'alerts', coalesce((
+            SELECT pg_catalog.jsonb_agg(pg_catalog.to_jsonb(a) OPERATOR(pg_catalog.-) 'student_id'
+                                        ORDER BY a.open DESC, a.fired_at DESC, a.alert_id DESC)
+            FROM @extschema@.dashboard_alerts AS a WHERE a.student_id = ms.student_id), '[]'))
+    FROM @extschema@.my_students AS ms
+    WHERE ms.student_id = dashboard.student_id;
+END;
+COMMENT ON FUNCTION @extschema@.dashboard(text) IS
+'Every tab of one student''s dashboard as one JSON object (student, exam_period, grades, attendance, engagement for the last 56 days, employability, meetings, alerts), read from the views with the caller''s rights; NULL for a student the viewer may not see.';
+
+CREATE FUNCTION @extschema@.my_students_json()
+RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT coalesce(pg_catalog.jsonb_agg(
+               pg_catalog.to_jsonb(ms) OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('open_alerts', coalesce((
+                   SELECT pg_catalog.jsonb_agg(a.kind ORDER BY a.fired_at, a.alert_id)
+                   FROM @extschema@.dashboard_alerts AS a WHERE a.student_id = ms.student_id AND a.open), '[]'))
+               ORDER BY ms.full_name, ms.student_id), '[]')
+    FROM @extschema@.my_students AS ms;
+END;
+COMMENT ON FUNCTION @extschema@.my_students_json() IS
+'The tutee list as one JSON array: the rows of engage.my_students by name, each with open_alerts, the kinds of its open alerts the viewer may see; read with the caller''s rights.';
+
+-- Who may call and read what.  engage.programme_position and engage.mark_class,
+-- defined with engage.my_students, are granted with the other functions that
+-- run with the owner's rights and with the computation (95_grants.sql).
+REVOKE ALL ON @extschema@.alert, @extschema@.dashboard_alerts FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.dashboard(text), @extschema@.my_students_json() FROM PUBLIC;
+REVOKE ALL ON PROCEDURE @extschema@.refresh_alerts() FROM PUBLIC;
+GRANT SELECT ON @extschema@.alert, @extschema@.dashboard_alerts TO engage_app, engage_tutor, engage_student;
+GRANT EXECUTE ON FUNCTION @extschema@.dashboard(text), @extschema@.my_students_json()
+    TO engage_app, engage_tutor, engage_student;
+GRANT SELECT, INSERT, UPDATE, DELETE ON @extschema@.alert TO engage_loader;
+GRANT EXECUTE ON PROCEDURE @extschema@.refresh_alerts() TO engage_loader;
+REVOKE ALL ON FUNCTION @extschema@.programme_position(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.programme_position(text) TO engage_app, engage_tutor, engage_student;
+ALTER FUNCTION @extschema@.programme_position(text) OWNER TO engage_owner;
+GRANT SELECT ON @extschema@.daily_engagement TO engage_owner;
+REVOKE ALL ON FUNCTION @extschema@.mark_class(numeric) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.mark_class(numeric) TO PUBLIC;
+COMMENT ON POLICY viewer_read ON @extschema@.alert IS 'Tutors, students and the web front end read the rows of students they may see (see docs/security.md).';
+COMMENT ON POLICY loader_all ON @extschema@.alert IS 'Loaders read and write every row.';

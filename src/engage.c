@@ -22,6 +22,14 @@ PG_MODULE_MAGIC;
 int			engage_idle_gap_ms = 5 * 60 * 1000;
 int			engage_credit_ms = 2 * 60 * 1000;
 
+/* the alert thresholds: read by engage.refresh_alerts through current_setting */
+static double alert_score_drop_ratio = 0.5;
+static double alert_score_floor = 1.0;
+static double alert_attendance_drop = 20.0;
+static int	alert_attendance_sessions = 5;
+static int	alert_absence_run = 3;
+static double alert_fail_mark = 40.0;
+
 static ExecutorStart_hook_type prev_executor_start = NULL;
 
 void		_PG_init(void);
@@ -39,6 +47,57 @@ EngageExecutorStart(QueryDesc *queryDesc, int eflags)
 		prev_executor_start(queryDesc, eflags);
 	else
 		standard_ExecutorStart(queryDesc, eflags);
+}
+
+/*
+ * The thresholds of the nightly alerts (engage.refresh_alerts) are the
+ * institution's policy, like the rule's parameters: superusers set them.
+ */
+static void
+AlertDefineSettings(void)
+{
+	DefineCustomRealVariable("engage.alert_score_drop_ratio",
+							 "An engagement score under this share of its mean over the previous 4 weeks is a drop.",
+							 NULL,
+							 &alert_score_drop_ratio,
+							 0.5, 0.0, 1.0,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+	DefineCustomRealVariable("engage.alert_score_floor",
+							 "The least mean score over the previous 4 weeks from which a drop is alerted.",
+							 "Below it a drop is noise: a score of 0.07 falling to 0.02 is no drop-off.",
+							 &alert_score_floor,
+							 1.0, 0.0, 1.0e6,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+	DefineCustomRealVariable("engage.alert_attendance_drop",
+							 "Percentage points by which the 4-week attendance rate must fall below the rest of the year's.",
+							 NULL,
+							 &alert_attendance_drop,
+							 20.0, 0.0, 100.0,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+	DefineCustomIntVariable("engage.alert_attendance_sessions",
+							"Sessions, authorised absences aside, both periods need before falling attendance is alerted.",
+							NULL,
+							&alert_attendance_sessions,
+							5, 1, 1000,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("engage.alert_absence_run",
+							"Consecutive unauthorised absences (authorised ones aside) that raise an alert.",
+							NULL,
+							&alert_absence_run,
+							3, 1, 100,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+	DefineCustomRealVariable("engage.alert_fail_mark",
+							 "A mark under this is a failed mark.",
+							 NULL,
+							 &alert_fail_mark,
+							 40.0, 0.0, 100.0,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
 }
 
 /*
@@ -68,6 +127,8 @@ _PG_init(void)
 	DayDefineSetting();
 
 	ViewerDefineSetting();
+
+	AlertDefineSettings();
 
 	MarkGUCPrefixReserved("engage");
 

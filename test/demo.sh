@@ -1,7 +1,9 @@
 #!/bin/sh
 # make demo: build and install engage, start a throw-away cluster, load a
 # synthetic university, run the nightly computation over the term so far and
-# show what a tutor and a student see today.  The cluster is removed at the end.
+# show what a tutor and a student see today: in psql, or with `test/demo.sh web`
+# (make demo-web) in the example web front end of examples/web until it is
+# stopped with Ctrl-C.  The cluster is removed at the end.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -16,7 +18,8 @@ $as_root make -s install PG_CONFIG="$PG_CONFIG" >/dev/null
 
 DEMO_STUDENTS=${DEMO_STUDENTS:-2000}
 DEMO_DAYS=${DEMO_DAYS:-70}
-export DEMO_STUDENTS DEMO_DAYS
+DEMO_SHOW=${1:-psql}
+export DEMO_STUDENTS DEMO_DAYS DEMO_SHOW
 pg_virtualenv -t -v "$PG_MAJOR" sh -c '
     set -e
     psql="psql -X -q -v ON_ERROR_STOP=1"
@@ -30,5 +33,10 @@ pg_virtualenv -t -v "$PG_MAJOR" sh -c '
     $psql -At -c "SELECT format('\''  %s days, %s students, %s rows in %s'\'', days, students, rows_written,
                                   date_trunc('\''millisecond'\'', finished_at - started_at))
                   FROM engage.refresh_run ORDER BY run_id DESC LIMIT 1"
-    $psql -f test/demo.sql
+    if [ "$DEMO_SHOW" = web ]; then
+        echo "Starting the web front end: open http://127.0.0.1:${PORT:-8080}/ (Ctrl-C stops it) ..."
+        examples/web/start.sh
+    else
+        $psql -f test/demo.sql
+    fi
 '

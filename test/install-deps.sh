@@ -1,14 +1,15 @@
 #!/bin/sh
 # Installs what building and testing engage needs, if it is missing:
 # PostgreSQL with its server headers, pgTAP and pg_prove, pg_cron,
-# pg_virtualenv for throw-away clusters, and R with MASS (the reference
-# fits of test/t/ordinal_polr.t).  Runs apt-get as root, or through sudo.
+# pg_virtualenv for throw-away clusters, R with MASS (the reference fits of
+# test/t/ordinal_polr.t), and Chromium for the web example's test
+# (test/t/web.t).  Runs apt-get as root, or through sudo.
 set -eu
 
 PG_MAJOR=${PG_MAJOR:-15}
 packages="make gcc postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR postgresql-$PG_MAJOR-pgtap postgresql-$PG_MAJOR-cron
           libtap-parser-sourcehandler-pgtap-perl postgresql-common valgrind pgbouncer
-          r-base-core r-cran-mass"
+          r-base-core r-cran-mass chromium"
 
 missing=""
 for p in $packages; do

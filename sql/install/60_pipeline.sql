@@ -511,6 +511,8 @@ BEGIN
         (started_at, finished_at, from_day, to_day, days, students, rows_written, rows_purged, students_caught_up)
     VALUES (started, pg_catalog.clock_timestamp(), from_day, to_day, to_day - from_day + 1,
             n_students, written, purged, pg_catalog.cardinality(stale_ids));
+
+    CALL @extschema@.refresh_alerts();
 END
 $$;
 

@@ -7,6 +7,60 @@
 -- administrator may read every student, and one who also tutors must still
 -- see only their tutees there.
 
+-- The UK classification band of a mark: one home for the grades tab and the
+-- tutee list's mean mark.
+CREATE FUNCTION @extschema@.mark_class(mark numeric)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN CASE WHEN mark >= 70 THEN 'First'
+            WHEN mark >= 60 THEN 'Upper second (2:1)'
+            WHEN mark >= 50 THEN 'Lower second (2:2)'
+            WHEN mark >= 40 THEN 'Third'
+            WHEN mark IS NOT NULL THEN 'Fail' END;
+COMMENT ON FUNCTION @extschema@.mark_class(numeric) IS
+'The UK classification band of a mark out of 100: First (70+), Upper second (2:1), Lower second (2:2), Third (40-49) or Fail (under 40); NULL for NULL.';
+
+-- Where a consenting student stands in their programme, as a band: their
+-- mean daily score in the latest week whose programme-wide cohort figures
+-- were published (engage.cohort_week: at least 5 consenting students, and no
+-- group that differs from another by 1 to 4), against that week's median.
+-- It reads the cohort with the owner's rights and returns only the band, so
+-- that no viewer reads a cohort's figures, nor probes them with scores of
+-- their own choosing.
+CREATE FUNCTION @extschema@.programme_position(student_id text, OUT week date, OUT band text)
+RETURNS record
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT (programme_position.student_id = ANY (@extschema@.consenting_students())) THEN
+        RETURN;
+    END IF;
+    SELECT c.week,
+           CASE WHEN own.score > c.median_score THEN 'upper half'
+                WHEN own.score < c.median_score THEN 'lower half'
+                ELSE 'median' END
+    INTO week, band
+    FROM @extschema@.student AS s
+    JOIN @extschema@.cohort_week AS c
+      ON c.college = s.college AND c.programme = s.programme AND c.module_code IS NULL
+    -- the weekly score exactly as engage.refresh computes it for the cohort
+    CROSS JOIN LATERAL (
+        SELECT avg(d.score ORDER BY d.day) AS score
+        FROM @extschema@.daily_engagement AS d
+        WHERE d.student_id = s.student_id AND d.module_code IS NULL
+          AND pg_catalog.date_trunc('week', d.day)::date = c.week
+    ) AS own
+    WHERE s.student_id = programme_position.student_id
+      AND c.week <= @extschema@.today() AND own.score IS NOT NULL
+    ORDER BY c.week DESC
+    LIMIT 1;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.programme_position(text) IS
+'For a consenting student the viewer may see: the latest week with published programme-wide cohort figures, and whether the student''s mean daily score that week was in the upper half, the lower half or at the median of their programme. No row otherwise.';
+
 CREATE VIEW @extschema@.my_students
 WITH (security_invoker = true) AS
 WITH today AS (
@@ -15,7 +69,8 @@ WITH today AS (
            (SELECT y.starts FROM @extschema@.academic_year AS y
             WHERE @extschema@.today() BETWEEN y.starts AND y.ends) AS year_starts,
            (SELECT @extschema@.visible_students()) AS visible,
-           (SELECT @extschema@.consenting_students()) AS consenting
+           (SELECT @extschema@.consenting_students()) AS consenting,
+           (SELECT @extschema@.mark_students()) AS marked
 )
 SELECT s.student_id,
        s.full_name,
@@ -34,7 +89,12 @@ SELECT s.student_id,
             THEN coalesce(eng.score < 0.5 * eng.mean_4wk, false) END AS flag_score_drop,
        CASE WHEN s.student_id = ANY (t.consenting)
             THEN coalesce(eng.ele_minutes_7d = 0, false) END AS flag_no_vle_7d,
-       coalesce(att.last_three_absent, false) AS flag_absences
+       coalesce(att.last_three_absent, false) AS flag_absences,
+       mk.mean_mark,
+       @extschema@.mark_class(mk.mean_mark) AS mark_band,
+       mk.marks,
+       pos.week AS programme_week,
+       pos.band AS programme_position
 FROM @extschema@.student AS s
 CROSS JOIN today AS t
 LEFT JOIN LATERAL (
@@ -65,6 +125,15 @@ LEFT JOIN LATERAL (
     WHERE d.student_id = s.student_id AND d.module_code IS NULL AND d.day < t.day
     ORDER BY d.day DESC LIMIT 1
 ) AS eng ON true
+-- this academic year's marks, under the grades tab's rule
+LEFT JOIN LATERAL (
+    SELECT round(avg(k.mark), 1) AS mean_mark, count(*) AS marks
+    FROM @extschema@.assessment_mark AS k
+    WHERE k.student_id = s.student_id AND s.student_id = ANY (t.marked)
+      AND k.recorded_at >= @extschema@.local_midnight(t.year_starts)
+    HAVING count(*) > 0
+) AS mk ON true
+LEFT JOIN LATERAL @extschema@.programme_position(s.student_id) AS pos ON true
 WHERE s.student_id = ANY (t.visible);
 
 COMMENT ON VIEW @extschema@.my_students IS
@@ -84,15 +153,16 @@ COMMENT ON COLUMN @extschema@.my_students.last_meeting IS 'Day of the latest mee
 COMMENT ON COLUMN @extschema@.my_students.flag_score_drop IS 'Sudden drop-off: score under half its mean over the previous 4 weeks. NULL without consent.';
 COMMENT ON COLUMN @extschema@.my_students.flag_no_vle_7d IS 'No VLE activity in the 7 days up to score_day. NULL without consent.';
 COMMENT ON COLUMN @extschema@.my_students.flag_absences IS 'The last three sessions (authorised absences aside) were all unauthorised absences.';
+COMMENT ON COLUMN @extschema@.my_students.mean_mark IS 'Provisional mean of this academic year''s marks, to one decimal. NULL without consent, during an exam period, or without marks.';
+COMMENT ON COLUMN @extschema@.my_students.mark_band IS 'Classification band of mean_mark (engage.mark_class).';
+COMMENT ON COLUMN @extschema@.my_students.marks IS 'Number of marks behind mean_mark.';
+COMMENT ON COLUMN @extschema@.my_students.programme_week IS 'Monday of the week programme_position is about: the latest with published programme-wide cohort figures. NULL without consent or where the cohort is too small to publish.';
+COMMENT ON COLUMN @extschema@.my_students.programme_position IS 'upper half, lower half or median: the student''s mean daily score in programme_week against the median of their programme''s consenting students (engage.programme_position).';
 
 CREATE VIEW @extschema@.dashboard_grades
 WITH (security_invoker = true) AS
 SELECT k.student_id, k.module_code, m.title AS module_title, k.assessment, k.kind, k.mark,
-       CASE WHEN k.mark >= 70 THEN 'First'
-            WHEN k.mark >= 60 THEN 'Upper second (2:1)'
-            WHEN k.mark >= 50 THEN 'Lower second (2:2)'
-            WHEN k.mark >= 40 THEN 'Third'
-            ELSE 'Fail' END AS band,
+       @extschema@.mark_class(k.mark) AS band,
        true AS provisional,
        k.recorded_at
 FROM @extschema@.assessment_mark AS k

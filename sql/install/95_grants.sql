@@ -31,7 +31,7 @@ GRANT EXECUTE ON FUNCTION
     @extschema@.settings(), @extschema@.local_day(timestamptz), @extschema@.today(),
     @extschema@.week_start(date),
     @extschema@.current_academic_year(),
-    @extschema@.in_exam_period(),
+    @extschema@.in_exam_period(), @extschema@.mark_class(numeric),
     @extschema@.ordinal_fit(integer, double precision[]),
     @extschema@.ordinal_fit(integer, double precision[], double precision),
     @extschema@.ordinal_fit_trans(internal, integer, double precision[]),
@@ -59,7 +59,8 @@ GRANT EXECUTE ON FUNCTION @extschema@.viewer(), @extschema@.app_viewer(), @extsc
                           @extschema@.mark_students(),
                           @extschema@.record_meeting_note(text, date, text, text, jsonb, text),
                           @extschema@.set_consent(text, boolean),
-                          @extschema@.request_note_removal(bigint, text)
+                          @extschema@.request_note_removal(bigint, text),
+                          @extschema@.programme_position(text)
     TO engage_app, engage_tutor, engage_student;
 
 -- analysts: cohorts only
@@ -112,6 +113,7 @@ ALTER FUNCTION @extschema@.remove_meeting_note(bigint, text) OWNER TO engage_own
 ALTER FUNCTION @extschema@.mark_stale() OWNER TO engage_owner;
 ALTER FUNCTION @extschema@.request_note_removal(bigint, text) OWNER TO engage_owner;
 ALTER FUNCTION @extschema@.decide_note_removal(bigint, boolean, text) OWNER TO engage_owner;
+ALTER FUNCTION @extschema@.programme_position(text) OWNER TO engage_owner;
 ALTER VIEW @extschema@.note_removal_queue OWNER TO engage_owner;
 ALTER VIEW @extschema@.cohort_engagement OWNER TO engage_owner;
 ALTER VIEW @extschema@.meeting_note_index OWNER TO engage_owner;
@@ -119,7 +121,7 @@ GRANT USAGE ON SCHEMA @extschema@ TO engage_owner;
 GRANT SELECT ON @extschema@.student, @extschema@.staff, @extschema@.tutoring, @extschema@.consent,
                 @extschema@.consent_latest, @extschema@.academic_year, @extschema@.exam_period,
                 @extschema@.meeting_note, @extschema@.cohort_week, @extschema@.student_college,
-                @extschema@.college_spans
+                @extschema@.college_spans, @extschema@.daily_engagement
     TO engage_owner;
 GRANT SELECT, INSERT, UPDATE ON @extschema@.refresh_stale, @extschema@.note_removal_request TO engage_owner;
 GRANT INSERT ON @extschema@.consent, @extschema@.meeting_note, @extschema@.meeting_note_removal TO engage_owner;

@@ -9,7 +9,7 @@ SELECT tables_are('engage', ARRAY[
     'module', 'enrolment', 'ele_event', 'app_event', 'career_event', 'attendance',
     'assessment_mark', 'exam_period', 'employability', 'meeting_note', 'daily_engagement',
     'refresh_run', 'meeting_note_removal', 'cohort_week', 'student_college', 'refresh_stale',
-    'note_removal_request',
+    'note_removal_request', 'alert',
     'ele_event_0', 'ele_event_1', 'ele_event_2', 'ele_event_3', 'ele_event_4', 'ele_event_5',
     'ele_event_6', 'ele_event_7', 'mark_band', 'model_fit'], 'the canonical tables exist with their contract names, and the page-view partitions');
 
@@ -57,7 +57,8 @@ $$, ARRAY['engage.viewer()', 'engage.visible_students()', 'engage.consenting_stu
           'engage.set_consent(text,boolean)', 'engage.remove_meeting_note(bigint,text)',
           'engage.mark_stale()', 'engage.request_note_removal(bigint,text)',
           'engage.decide_note_removal(bigint,boolean,text)',
-          'engage.fit_coefficients(text,text,text[])', 'engage.apply_fit(bigint)'],
+          'engage.fit_coefficients(text,text,text[])', 'engage.apply_fit(bigint)',
+          'engage.programme_position(text)'],
    'only the identity, policy, writing and fitting functions run with the owner''s rights');
 
 SELECT is_empty($$
