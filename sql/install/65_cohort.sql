@@ -12,6 +12,10 @@ CREATE TABLE @extschema@.cohort_week (
 );
 CREATE UNIQUE INDEX cohort_week_key
     ON @extschema@.cohort_week (week, college, programme, (COALESCE(module_code, '')));
+-- the tutee list's programme position reads each programme's latest
+-- published week (engage.programme_positions)
+CREATE INDEX cohort_week_programme
+    ON @extschema@.cohort_week (college, programme, week) WHERE module_code IS NULL;
 COMMENT ON TABLE @extschema@.cohort_week IS 'Cohort figures for BI, written by engage.refresh for the weeks it touches: groups of at least 5 consenting students only. Read through engage.cohort_engagement.';
 COMMENT ON COLUMN @extschema@.cohort_week.college IS 'College of the students.';
 COMMENT ON COLUMN @extschema@.cohort_week.programme IS 'Programme of the students.';

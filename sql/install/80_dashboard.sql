@@ -21,45 +21,49 @@ RETURN CASE WHEN mark >= 70 THEN 'First'
 COMMENT ON FUNCTION @extschema@.mark_class(numeric) IS
 'The UK classification band of a mark out of 100: First (70+), Upper second (2:1), Lower second (2:2), Third (40-49) or Fail (under 40); NULL for NULL.';
 
--- Where a consenting student stands in their programme, as a band: their
--- mean daily score in the latest week whose programme-wide cohort figures
--- were published (engage.cohort_week: at least 5 consenting students, and no
--- group that differs from another by 1 to 4), against that week's median.
--- It reads the cohort with the owner's rights and returns only the band, so
--- that no viewer reads a cohort's figures, nor probes them with scores of
--- their own choosing.
-CREATE FUNCTION @extschema@.programme_position(student_id text, OUT week date, OUT band text)
-RETURNS record
+-- Where each consenting student the viewer may see stands in their
+-- programme, as a band: their mean daily score in the latest week whose
+-- programme-wide cohort figures were published (engage.cohort_week: at least
+-- 5 consenting students, and no group that differs from another by 1 to 4),
+-- against that week's median.  It reads the cohort with the owner's rights
+-- and returns only the band, so that no viewer reads a cohort's figures, nor
+-- probes them with scores of their own choosing.  One call answers for all
+-- of the viewer's students, so a tutee list costs one call.
+CREATE FUNCTION @extschema@.programme_positions(OUT student_id text, OUT week date, OUT band text)
+RETURNS SETOF record
 LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF NOT (programme_position.student_id = ANY (@extschema@.consenting_students())) THEN
-        RETURN;
-    END IF;
-    SELECT c.week,
+    -- PL/pgSQL keeps the plan for the session: the tutee list runs this
+    -- on every page
+    RETURN QUERY
+    SELECT s.student_id, c.week,
            CASE WHEN own.score > c.median_score THEN 'upper half'
                 WHEN own.score < c.median_score THEN 'lower half'
                 ELSE 'median' END
-    INTO week, band
-    FROM @extschema@.student AS s
-    JOIN @extschema@.cohort_week AS c
-      ON c.college = s.college AND c.programme = s.programme AND c.module_code IS NULL
+    FROM pg_catalog.unnest((SELECT @extschema@.consenting_students())) AS v(student_id)
+    JOIN @extschema@.student AS s ON s.student_id = v.student_id
+    CROSS JOIN LATERAL (
+        SELECT cw.week, cw.median_score
+        FROM @extschema@.cohort_week AS cw
+        WHERE cw.college = s.college AND cw.programme = s.programme AND cw.module_code IS NULL
+          AND cw.week <= @extschema@.today()
+        ORDER BY cw.week DESC
+        LIMIT 1
+    ) AS c
     -- the weekly score exactly as engage.refresh computes it for the cohort
     CROSS JOIN LATERAL (
-        SELECT avg(d.score ORDER BY d.day) AS score
+        SELECT (sum(d.score::numeric) / count(*))::float8 AS score
         FROM @extschema@.daily_engagement AS d
         WHERE d.student_id = s.student_id AND d.module_code IS NULL
-          AND pg_catalog.date_trunc('week', d.day)::date = c.week
+          AND d.day >= c.week AND d.day < c.week + 7
     ) AS own
-    WHERE s.student_id = programme_position.student_id
-      AND c.week <= @extschema@.today() AND own.score IS NOT NULL
-    ORDER BY c.week DESC
-    LIMIT 1;
+    WHERE own.score IS NOT NULL;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.programme_position(text) IS
-'For a consenting student the viewer may see: the latest week with published programme-wide cohort figures, and whether the student''s mean daily score that week was in the upper half, the lower half or at the median of their programme. No row otherwise.';
+COMMENT ON FUNCTION @extschema@.programme_positions() IS
+'For each consenting student the viewer may see: the latest week with published programme-wide cohort figures, and whether the student''s mean daily score that week was in the upper half, the lower half or at the median of their programme. No row for anyone else, or where nothing is published.';
 
 CREATE VIEW @extschema@.my_students
 WITH (security_invoker = true) AS
@@ -133,7 +137,7 @@ LEFT JOIN LATERAL (
       AND k.recorded_at >= @extschema@.local_midnight(t.year_starts)
     HAVING count(*) > 0
 ) AS mk ON true
-LEFT JOIN LATERAL @extschema@.programme_position(s.student_id) AS pos ON true
+LEFT JOIN @extschema@.programme_positions() AS pos ON pos.student_id = s.student_id
 WHERE s.student_id = ANY (t.visible);
 
 COMMENT ON VIEW @extschema@.my_students IS
@@ -157,7 +161,7 @@ COMMENT ON COLUMN @extschema@.my_students.mean_mark IS 'Provisional mean of this
 COMMENT ON COLUMN @extschema@.my_students.mark_band IS 'Classification band of mean_mark (engage.mark_class).';
 COMMENT ON COLUMN @extschema@.my_students.marks IS 'Number of marks behind mean_mark.';
 COMMENT ON COLUMN @extschema@.my_students.programme_week IS 'Monday of the week programme_position is about: the latest with published programme-wide cohort figures. NULL without consent or where the cohort is too small to publish.';
-COMMENT ON COLUMN @extschema@.my_students.programme_position IS 'upper half, lower half or median: the student''s mean daily score in programme_week against the median of their programme''s consenting students (engage.programme_position).';
+COMMENT ON COLUMN @extschema@.my_students.programme_position IS 'upper half, lower half or median: the student''s mean daily score in programme_week against the median of their programme''s consenting students (engage.programme_positions).';
 
 CREATE VIEW @extschema@.dashboard_grades
 WITH (security_invoker = true) AS

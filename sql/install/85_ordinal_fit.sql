@@ -25,6 +25,20 @@ CREATE TYPE @extschema@.ordinal_model AS (
 COMMENT ON TYPE @extschema@.ordinal_model IS
 'A proportional-odds model fitted by engage.ordinal_fit, logit P(Y <= k) = cut_points[k] - x''coefficients: the coefficients and cut-points with their standard errors (from the inverse observed information), the Wald z and two-sided p of each coefficient, the outcome levels seen and their total weights, the log-likelihood, AIC, the number of rows and their total weight, the Newton-Raphson iterations, whether it converged, and why not (detail; the standard errors are then NULL).';
 
+-- Its array type is a member too, as engage.daily_profile's is: PostgreSQL 17
+-- and later make it one along with the type; before 17 it is added here.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_depend AS d
+                   WHERE d.classid = 'pg_catalog.pg_type'::regclass
+                     AND d.objid = '@extschema@._ordinal_model'::regtype
+                     AND d.refclassid = 'pg_catalog.pg_extension'::regclass AND d.deptype = 'e') THEN
+        ALTER EXTENSION engage ADD TYPE @extschema@._ordinal_model;
+    END IF;
+END
+$$;
+COMMENT ON TYPE @extschema@._ordinal_model IS 'Array of engage.ordinal_model.';
+
 CREATE FUNCTION @extschema@.ordinal_fit_trans(internal, integer, double precision[])
 RETURNS internal
 AS 'MODULE_PATHNAME', 'engage_ordinal_fit_trans'

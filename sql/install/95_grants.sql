@@ -60,7 +60,7 @@ GRANT EXECUTE ON FUNCTION @extschema@.viewer(), @extschema@.app_viewer(), @extsc
                           @extschema@.record_meeting_note(text, date, text, text, jsonb, text),
                           @extschema@.set_consent(text, boolean),
                           @extschema@.request_note_removal(bigint, text),
-                          @extschema@.programme_position(text)
+                          @extschema@.programme_positions()
     TO engage_app, engage_tutor, engage_student;
 
 -- analysts: cohorts only
@@ -113,7 +113,7 @@ ALTER FUNCTION @extschema@.remove_meeting_note(bigint, text) OWNER TO engage_own
 ALTER FUNCTION @extschema@.mark_stale() OWNER TO engage_owner;
 ALTER FUNCTION @extschema@.request_note_removal(bigint, text) OWNER TO engage_owner;
 ALTER FUNCTION @extschema@.decide_note_removal(bigint, boolean, text) OWNER TO engage_owner;
-ALTER FUNCTION @extschema@.programme_position(text) OWNER TO engage_owner;
+ALTER FUNCTION @extschema@.programme_positions() OWNER TO engage_owner;
 ALTER VIEW @extschema@.note_removal_queue OWNER TO engage_owner;
 ALTER VIEW @extschema@.cohort_engagement OWNER TO engage_owner;
 ALTER VIEW @extschema@.meeting_note_index OWNER TO engage_owner;

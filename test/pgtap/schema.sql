@@ -58,7 +58,7 @@ $$, ARRAY['engage.viewer()', 'engage.visible_students()', 'engage.consenting_stu
           'engage.mark_stale()', 'engage.request_note_removal(bigint,text)',
           'engage.decide_note_removal(bigint,boolean,text)',
           'engage.fit_coefficients(text,text,text[])', 'engage.apply_fit(bigint)',
-          'engage.programme_position(text)'],
+          'engage.programme_positions()'],
    'only the identity, policy, writing and fitting functions run with the owner''s rights');
 
 SELECT is_empty($$
