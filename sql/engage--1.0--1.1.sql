@@ -1251,25 +1251,28 @@ BEGIN
         -- the typed value: the default for an empty value, NULL for one that
         -- does not read as the type
         typed := typed || pg_catalog.format(
-            ', CASE WHEN NULLIF(b.%1$I, %2$L) IS NULL THEN %3$s::%4$s %5$s END AS %1$I',
+            ', b.%1$I AS %6$I, CASE WHEN NULLIF(b.%1$I, %2$L) IS NULL THEN %3$s::%4$s %5$s END AS %1$I',
             col.name, '', coalesce(col.default_value, 'NULL'), col.type_name,
             CASE WHEN col.type = 'text'::regtype THEN pg_catalog.format('ELSE b.%I', col.name)
                  ELSE pg_catalog.format('WHEN @extschema@.input_valid(b.%1$I, %2$L, %3$s) THEN b.%1$I::%4$s',
-                                        col.name, col.type, col.typmod, col.type_name) END);
+                                        col.name, col.type, col.typmod, col.type_name) END,
+            'raw_' || col.name);
         IF col.notnull AND col.default_value IS NULL THEN
             problems := problems || pg_catalog.format(
-                ' WHEN NULLIF((t.raw).%1$I, %2$L) IS NULL THEN ARRAY[%1$L, %3$L, NULL]', col.name, '', 'is missing');
+                ' WHEN NULLIF(t.%4$I, %2$L) IS NULL THEN ARRAY[%1$L, %3$L, NULL]', col.name, '', 'is missing',
+                'raw_' || col.name);
         END IF;
         IF col.type <> 'text'::regtype THEN
             problems := problems || pg_catalog.format(
-                ' WHEN t.%1$I IS NULL AND NULLIF((t.raw).%1$I, %2$L) IS NOT NULL THEN ARRAY[%1$L, %3$L, (t.raw).%1$I]',
-                col.name, '', 'is not a valid ' || col.type_name);
+                ' WHEN t.%1$I IS NULL AND NULLIF(t.%4$I, %2$L) IS NOT NULL THEN ARRAY[%1$L, %3$L, t.%4$I]',
+                col.name, '', 'is not a valid ' || col.type_name, 'raw_' || col.name);
         END IF;
         -- numeric(p,s) would round a value with more decimals
         IF col.type = 'numeric'::regtype AND col.typmod >= 0 THEN
             problems := problems || pg_catalog.format(
-                ' WHEN t.%1$I <> NULLIF((t.raw).%1$I, %2$L)::numeric THEN ARRAY[%1$L, %3$L, (t.raw).%1$I]',
-                col.name, '', pg_catalog.format('has more than %s decimals', (col.typmod - 4) & 65535));
+                ' WHEN t.%1$I <> NULLIF(t.%4$I, %2$L)::numeric THEN ARRAY[%1$L, %3$L, t.%4$I]',
+                col.name, '', pg_catalog.format('has more than %s decimals', (col.typmod - 4) & 65535),
+                'raw_' || col.name);
         END IF;
         -- instants and days near the academic years the warehouse knows
         IF col.type IN ('timestamptz'::regtype, 'date'::regtype) THEN
@@ -1278,19 +1281,20 @@ BEGIN
                     USING ERRCODE = '55000', HINT = 'Load engage.academic_year first.';
             END IF;
             problems := problems || pg_catalog.format(
-                ' WHEN NOT t.%1$I BETWEEN %2$L AND %3$L THEN ARRAY[%1$L, %4$L, (t.raw).%1$I]', col.name,
+                ' WHEN NOT t.%1$I BETWEEN %2$L AND %3$L THEN ARRAY[%1$L, %4$L, t.%5$I]', col.name,
                 CASE col.type WHEN 'date'::regtype THEN ((first_year - plausible)::date)::text
                     ELSE (@extschema@.local_midnight(first_year) - plausible)::text END,
                 CASE col.type WHEN 'date'::regtype THEN ((last_year + plausible)::date)::text
                     ELSE (@extschema@.local_midnight(last_year + 1) + plausible)::text END,
                 pg_catalog.format('is outside the academic years known (%s to %s) widened by %s',
-                                  first_year, last_year, plausible));
+                                  first_year, last_year, plausible),
+                'raw_' || col.name);
         END IF;
     END LOOP;
 
     IF target = 'career_event' THEN
         problems := problems || pg_catalog.format(
-            ' WHEN t.attended AND t.event_day > @extschema@.today() THEN ARRAY[%L, %L, (t.raw).event_day]',
+            ' WHEN t.attended AND t.event_day > @extschema@.today() THEN ARRAY[%L, %L, t.raw_event_day]',
             'event_day', 'is in the future, so it cannot have been attended');
     END IF;
 
@@ -1310,20 +1314,20 @@ BEGIN
         i := i + 1;
         IF con.contype = 'c' THEN
             problems := problems || pg_catalog.format(
-                ' WHEN NOT coalesce(%s, true) THEN ARRAY[%L, %L, (t.raw).%I]', con.expr,
+                ' WHEN NOT coalesce(%s, true) THEN ARRAY[%L, %L, t.%I]', con.expr,
                 pg_catalog.array_to_string(con.cols, ', '), 'breaks ' || con.conname || ': ' || con.def,
-                con.cols[1]);
+                'raw_' || con.cols[1]);
         ELSIF con.contype = 'f' THEN
             -- a foreign key names a row that must exist (all its columns given)
             joins := joins || pg_catalog.format(' LEFT JOIN %s AS f%s ON %s', con.ref, i,
                 (SELECT pg_catalog.string_agg(pg_catalog.format('f%s.%I = j.%I', i, con.ref_cols[u.n], u.c), ' AND ')
                  FROM pg_catalog.unnest(con.cols) WITH ORDINALITY AS u(c, n)));
             ref_problems := ref_problems || pg_catalog.format(
-                ' WHEN f%s.%I IS NULL AND %s THEN ARRAY[%L, %L, (j.raw).%I]', i, con.ref_cols[1],
+                ' WHEN f%s.%I IS NULL AND %s THEN ARRAY[%L, %L, j.%I]', i, con.ref_cols[1],
                 (SELECT pg_catalog.string_agg(pg_catalog.format('j.%I IS NOT NULL', c), ' AND ')
                  FROM pg_catalog.unnest(con.cols) AS c),
                 pg_catalog.array_to_string(con.cols, ', '), pg_catalog.format('names no row of %s', con.ref),
-                con.cols[1]);
+                'raw_' || con.cols[1]);
         ELSE
             -- a unique column (a login role) must not be another row's, in
             -- the table or on an earlier line
@@ -1332,7 +1336,7 @@ BEGIN
                  FROM pg_catalog.unnest(con.cols) AS c));
             ref_problems := ref_problems || pg_catalog.format(
                 ' WHEN f%1$s.%2$I IS NOT NULL AND (%3$s) OR j.%2$I IS NOT NULL AND (%4$s)
-                  THEN ARRAY[%5$L, %6$L, (j.raw).%2$I]', i, con.cols[1],
+                  THEN ARRAY[%5$L, %6$L, j.%7$I]', i, con.cols[1],
                 (SELECT pg_catalog.string_agg(pg_catalog.format('f%s.%I IS DISTINCT FROM j.%I', i, k, k), ' OR ')
                  FROM pg_catalog.unnest(keys) AS k),
                 (SELECT pg_catalog.string_agg(pg_catalog.format(
@@ -1340,7 +1344,7 @@ BEGIN
                             (SELECT pg_catalog.string_agg('j.' || pg_catalog.quote_ident(c), ', ')
                              FROM pg_catalog.unnest(con.cols) AS c)), ' OR ')
                  FROM pg_catalog.unnest(keys) AS k),
-                pg_catalog.array_to_string(con.cols, ', '), 'is already another row''s', con.cols[1]);
+                pg_catalog.array_to_string(con.cols, ', '), 'is already another row''s', 'raw_' || con.cols[1]);
         END IF;
     END LOOP;
 
@@ -1349,13 +1353,14 @@ BEGIN
     RETURNING * INTO run;
 
     -- one statement: take the caller's staged rows, type and judge them,
-    -- insert the good ones not there yet (in the order of the file), and
+    -- insert the good ones not there yet, and
     -- set the bad ones aside
     EXECUTE pg_catalog.format($sql$
         WITH batch AS (
             DELETE FROM %1$s AS s WHERE s.loaded_by = session_user RETURNING s.*
         ), typed AS (
-            SELECT b.line, b AS raw %2$s FROM batch AS b
+            -- OFFSET 0: each value is typed once, not once per check naming it
+            SELECT b.line %2$s FROM batch AS b OFFSET 0
         ), judged AS (
             SELECT j.*, coalesce(j.problem, CASE %5$s END) AS reason
             FROM (SELECT t.*, CASE %3$s END AS problem FROM typed AS t) AS j %4$s
@@ -1365,7 +1370,7 @@ BEGIN
             INSERT INTO %6$s (%7$s)
             SELECT %8$s FROM good AS j
             WHERE NOT EXISTS (SELECT FROM %6$s AS x WHERE %10$s)
-            ORDER BY j.line
+            %11$s
             RETURNING 1
         ), rej AS (
             INSERT INTO @extschema@.load_reject (run_id, line, column_name, reason, value, loaded_by)
@@ -1386,7 +1391,12 @@ BEGIN
                     CASE WHEN a.attnotnull THEN pg_catalog.format('x.%1$I = j.%1$I', k)
                          ELSE pg_catalog.format('x.%1$I IS NOT DISTINCT FROM j.%1$I', k) END, ' AND ')
          FROM pg_catalog.unnest(keys) AS k
-         JOIN pg_catalog.pg_attribute AS a ON a.attrelid = source AND a.attname = k))
+         JOIN pg_catalog.pg_attribute AS a ON a.attrelid = source AND a.attname = k),
+        -- a table that numbers its rows (consent decisions) numbers them in
+        -- the order of the file
+        CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_attribute AS a
+                          WHERE a.attrelid = source AND a.attidentity <> '')
+             THEN 'ORDER BY j.line' END)
     USING run.run_id
     INTO run.rows_in, good, run.loaded, run.rejected;
 
