@@ -37,7 +37,8 @@ $psql -c "SET SESSION AUTHORIZATION demo_etl" \
       -c "\\copy engage.stage_ele_event (student_id, ts, module_code) FROM '$dir/ele_sent.csv' WITH (FORMAT csv, HEADER MATCH)" \
       -c "SELECT engage.load('engage.ele_event')" >/dev/null
 $psql -c "SET SESSION AUTHORIZATION demo_etl" -c '\pset footer off' \
-      -c "\\echo '  The runs (the page views were sent twice):'" \
+      -c "\\echo '  The runs (the page views were sent twice; the first time, views exactly equal to'" \
+      -c "\\echo '  an earlier one, which the generator makes now and then, count as duplicates):'" \
       -c "SELECT run_id, source, rows_in, loaded, rejected, duplicates,
                  date_trunc('millisecond', finished_at - started_at) AS took
           FROM engage.load_run ORDER BY run_id" \
