@@ -3,7 +3,7 @@
 -- load, re-sent files that change nothing, late rows the nightly run picks
 -- up, and attacks on what the path could open.
 BEGIN;
-SELECT plan(60);
+SELECT plan(62);
 SET LOCAL client_min_messages = warning;
 
 CREATE ROLE lt_a LOGIN IN ROLE engage_loader;
@@ -12,9 +12,19 @@ CREATE ROLE lt_tutor LOGIN IN ROLE engage_tutor;
 CREATE ROLE lt_bi LOGIN IN ROLE engage_analyst;
 CREATE ROLE lt_admin LOGIN IN ROLE engage_admin;
 
+-- before any academic year is known, dates cannot be judged: the load
+-- fails and keeps the staged rows for the next try
+INSERT INTO engage.college VALUES ('CLES', 'Life and Environmental Sciences');
+SET SESSION AUTHORIZATION lt_a;
+INSERT INTO engage.stage_ele_event (student_id, ts, module_code) VALUES ('S1', '2026-10-01 10:00+00', NULL);
+SELECT throws_ok($$SELECT engage.load('engage.ele_event')$$, '55000', NULL,
+                 'a load of dated rows while no academic year is known fails');
+RESET SESSION AUTHORIZATION;
+SELECT is((SELECT count(*) FROM engage.stage_ele_event), 1::bigint, 'and the staged row is still there');
+DELETE FROM engage.stage_ele_event;
+
 -- academic years from 2020/21 to 2059/60: the fixed dates below stay inside
 -- them (and 2059-01-01 in the future) whenever the suite runs
-INSERT INTO engage.college VALUES ('CLES', 'Life and Environmental Sciences');
 INSERT INTO engage.academic_year
 SELECT format('%s/%s', y, lpad(((y + 1) % 100)::text, 2, '0')), make_date(y, 8, 1), make_date(y + 1, 7, 31)
 FROM generate_series(2020, 2059) AS y;
