@@ -307,8 +307,7 @@ BEGIN
     RETURNING * INTO run;
 
     -- one statement: take the caller's staged rows, type and judge them,
-    -- insert the good ones not there yet, and
-    -- set the bad ones aside
+    -- insert the good ones not there yet, and set the bad ones aside
     EXECUTE pg_catalog.format($sql$
         WITH batch AS (
             DELETE FROM %1$s AS s WHERE s.loaded_by = session_user RETURNING s.*
