@@ -5,7 +5,7 @@ EXTENSION    = engage
 EXTVERSION   = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
 
 MODULE_big   = engage
-OBJS         = src/engage.o src/day.o src/ele.o src/ordinal.o src/profile.o src/score.o src/viewer.o
+OBJS         = src/engage.o src/day.o src/ele.o src/load.o src/ordinal.o src/profile.o src/score.o src/viewer.o
 
 # The install script is generated from readable parts; upgrade scripts ship as they are.
 INSTALL_PARTS = $(sort $(wildcard sql/install/*.sql))
@@ -28,7 +28,7 @@ $(DATA_built): $(INSTALL_PARTS) $(EXTENSION).control
 	@{ printf -- '-- engage %s: generated from sql/install/*.sql; edit those parts.\n\n' '$(EXTVERSION)'; \
 	   for f in $(INSTALL_PARTS); do cat $$f; echo; done; } > $@
 
-.PHONY: deps demo demo-web test test-valgrind test-sanitize test-fuzz test-matrix test-package postgres-versions bench bench-backfill
+.PHONY: deps demo demo-web test test-valgrind test-sanitize test-fuzz test-matrix test-package postgres-versions bench bench-backfill bench-load
 deps:
 	test/install-deps.sh
 
@@ -80,3 +80,8 @@ bench: deps
 # by one engage.refresh, with the backend's peak memory (about 1.5 hours).
 bench-backfill: deps
 	test/bench/run.sh backfill
+
+# Only the loading benchmark: 10 million page views x SCALE (or LOAD_ROWS)
+# through engage.load as a loader beside a superuser's plain COPY.
+bench-load: deps
+	test/bench/run.sh load

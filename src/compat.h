@@ -42,4 +42,26 @@ EngageFindGuc(const char *name)
 }
 #endif
 
+/*
+ * EngageInputSafe: whether a string reads as a type.  PostgreSQL 16 lets an
+ * input function report bad data softly; before that engage.input_valid
+ * catches the error in a subtransaction (EngageInputIsSoft false).
+ */
+#include "fmgr.h"
+#if PG_VERSION_NUM >= 160000
+#include "nodes/miscnodes.h"
+#define EngageInputIsSoft true
+static inline bool
+EngageInputSafe(FmgrInfo *input, char *str, Oid ioparam, int32 typmod)
+{
+	ErrorSaveContext escontext = {T_ErrorSaveContext};
+	Datum		value;
+
+	return InputFunctionCallSafe(input, str, ioparam, typmod, (Node *) &escontext, &value);
+}
+#else
+#define EngageInputIsSoft false
+#define EngageInputSafe(input, str, ioparam, typmod) false
+#endif
+
 #endif							/* ENGAGE_COMPAT_H */

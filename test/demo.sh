@@ -28,6 +28,7 @@ pg_virtualenv -t -v "$PG_MAJOR" sh -c '
     $psql -c "CREATE EXTENSION engage"
     echo "Loading a synthetic university of $DEMO_STUDENTS students, $from_day to $end_day ..."
     $psql -v students="$DEMO_STUDENTS" -v days="$DEMO_DAYS" -v end_day="$end_day" -f test/datagen.sql
+    test/demo_load.sh "$end_day"
     echo "Running the nightly computation over the term so far ..."
     $psql -c "CALL engage.refresh('\''$from_day'\'', '\''$end_day'\'')"
     $psql -At -c "SELECT format('\''  %s days, %s students, %s rows in %s'\'', days, students, rows_written,

@@ -126,6 +126,12 @@ GRANT SELECT ON @extschema@.student, @extschema@.staff, @extschema@.tutoring, @e
 GRANT SELECT, INSERT, UPDATE ON @extschema@.refresh_stale, @extschema@.note_removal_request TO engage_owner;
 GRANT INSERT ON @extschema@.consent, @extschema@.meeting_note, @extschema@.meeting_note_removal TO engage_owner;
 GRANT DELETE ON @extschema@.meeting_note TO engage_owner;
+-- engage.load: the tables it loads and reads keys in (and academic_year)
+GRANT SELECT, INSERT ON @extschema@.college, @extschema@.module, @extschema@.staff, @extschema@.student,
+                        @extschema@.tutoring, @extschema@.consent, @extschema@.enrolment, @extschema@.ele_event,
+                        @extschema@.app_event, @extschema@.career_event, @extschema@.attendance,
+                        @extschema@.assessment_mark, @extschema@.employability
+    TO engage_owner;
 GRANT EXECUTE ON FUNCTION @extschema@.app_viewer(), @extschema@.session_is_app() TO engage_owner;
 -- engage.fit_coefficients and engage.apply_fit (85_ordinal_fit.sql)
 GRANT SELECT ON @extschema@.college, @extschema@.enrolment, @extschema@.assessment_mark, @extschema@.ele_event,
@@ -145,6 +151,7 @@ BEGIN
             CASE p.polname
                 WHEN 'viewer_read' THEN 'Tutors, students and the web front end read the rows of students they may see (see docs/security.md).'
                 WHEN 'loader_all' THEN 'Loaders read and write every row.'
+                WHEN 'loader_own' THEN 'Loaders read the runs and rejects of their own login.'
                 WHEN 'admin_read' THEN 'Administrators read every row of what they manage.'
             END);
     END LOOP;

@@ -11,6 +11,9 @@
 # run.sh backfill (make bench-backfill): instead, load a whole academic year
 # (about 155 million page views at SCALE=1) and backfill it with one
 # engage.refresh, reporting the backend's peak memory.  Takes about 1.5 hours.
+#
+# run.sh load: only the loading benchmark (test/bench/load.sh: 10 million
+# page views x SCALE, or LOAD_ROWS, through engage.load beside a plain COPY).
 set -eu
 MODE=${1:-timings}
 cd "$(dirname "$0")/../.."
@@ -28,7 +31,7 @@ mkdir -p test/bench/results
 out="test/bench/results/$MODE-$(date -u +%Y%m%dT%H%M%SZ).txt"
 students=$(awk "BEGIN { printf \"%d\", 25000 * $SCALE }")
 ORDINAL_ROWS=${ORDINAL_ROWS:-1000000}
-export students REPS MODE ORDINAL_ROWS
+export students REPS MODE SCALE ORDINAL_ROWS
 pg_virtualenv -t -v "$PG_MAJOR" -o shared_buffers=2GB -o work_mem=64MB -o max_parallel_workers_per_gather=2 \
     -o max_worker_processes=8 -o max_parallel_workers=8 -o max_wal_size=8GB sh -c '
     set -e
@@ -36,21 +39,14 @@ pg_virtualenv -t -v "$PG_MAJOR" -o shared_buffers=2GB -o work_mem=64MB -o max_pa
     $psql -c "CREATE EXTENSION engage"
     if [ "$MODE" = backfill ]; then
         test/bench/backfill.sh "$students"
+    elif [ "$MODE" = load ]; then
+        test/bench/load.sh
     else
         echo "loading $students students, 30 days ..."
         $psql -v students="$students" -v days=30 -v views_per_day=13 -v end_day=2026-11-27 -f test/datagen.sql
         $psql -c "VACUUM ANALYZE"
-        # the same method in DuckDB, on the same data (no baseline where node
-        # or the npm registry is missing: the bench says so)
-        duck=$(DUCKDB_RESULT=/tmp/engage-bench-duckdb.csv test/bench/duckdb.sh 2026-10-29 2026-11-27 "$REPS")
-        if [ -n "$duck" ]; then
-            $psql -v reps="$REPS" -v last_day=2026-11-27 -v duckdb_ms="${duck%% *}" -v duckdb_file=/tmp/engage-bench-duckdb.csv \
-                -f test/bench/bench.sql
-        else
-            echo "DuckDB baseline skipped: see the message above"
-            $psql -v reps="$REPS" -v last_day=2026-11-27 -f test/bench/bench.sql
-        fi
-        test/bench/ordinal.sh "$ORDINAL_ROWS"
+ORDINAL_ROWS=${ORDINAL_ROWS:-1000000}
+export students REPS MODE SCALE ORDINAL_ROWS
     fi
     echo
     echo "machine: $(nproc) cores, $(free -g | awk "/Mem:/ {print \$2}") GiB, PostgreSQL $(psql -X -At -c "SHOW server_version")"
