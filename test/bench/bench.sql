@@ -11,23 +11,7 @@ SET jit = off;
 
 CREATE TEMP TABLE bench (name text PRIMARY KEY, ms double precision, note text);
 
--- median wall time of a statement over reps runs (cleanup, untimed, after each)
-CREATE FUNCTION pg_temp.median_ms(q text, reps int, cleanup text DEFAULT NULL) RETURNS double precision
-LANGUAGE plpgsql AS $$
-DECLARE
-    t timestamptz;
-    times double precision[] := '{}';
-BEGIN
-    FOR i IN 1 .. reps LOOP
-        t := clock_timestamp();
-        EXECUTE q;
-        times := times || extract(epoch FROM clock_timestamp() - t) * 1000;
-        IF cleanup IS NOT NULL THEN
-            EXECUTE cleanup;
-        END IF;
-    END LOOP;
-    RETURN (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY x) FROM unnest(times) AS x);
-END $$;
+\ir median.sql
 
 CREATE FUNCTION pg_temp.explain_lines(q text) RETURNS TABLE (line text)
 LANGUAGE plpgsql AS $$ BEGIN RETURN QUERY EXECUTE 'EXPLAIN (COSTS OFF) ' || q; END $$;

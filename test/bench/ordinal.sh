@@ -28,22 +28,10 @@ FROM (SELECT ARRAY[ele, app, events] AS x,
             FROM generate_series(1, $rows) AS i) AS draws) AS sim;
 VACUUM ANALYZE ordinal_bench;
 SQL
-    $psql -v reps="$reps" <<'SQL'
+    $psql -v reps="$reps" -v median="$(dirname "$0")/median.sql" <<'SQL'
 \pset footer off
 SET jit = off;
-CREATE FUNCTION pg_temp.median_ms(q text, reps int) RETURNS double precision
-LANGUAGE plpgsql AS $$
-DECLARE
-    t timestamptz;
-    times double precision[] := '{}';
-BEGIN
-    FOR i IN 1 .. reps LOOP
-        t := clock_timestamp();
-        EXECUTE q;
-        times := times || extract(epoch FROM clock_timestamp() - t) * 1000;
-    END LOOP;
-    RETURN (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY x) FROM unnest(times) AS x);
-END $$;
+\i :median
 SET max_parallel_workers_per_gather = 0;
 SELECT pg_temp.median_ms('SELECT count(*), sum(x[1] + x[2] + x[3]) FROM ordinal_bench', :reps) AS floor_ms,
        pg_temp.median_ms('SELECT engage.ordinal_fit(y, x) FROM ordinal_bench', :reps) AS serial_ms \gset
