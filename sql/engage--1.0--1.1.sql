@@ -763,6 +763,68 @@ LEFT JOIN LATERAL (
 ) AS eng ON true
 WHERE s.student_id = ANY (t.visible);
 
+-- The cohort means in an order-free float sum ---------------------------------------
+
+-- The means behind them: a float sum depends on the order of its terms, and
+-- rows reach an aggregate in an order that plans, the table's physical order
+-- and parallel workers decide.  engage.stable_avg keeps a group's values and
+-- sums them in ascending order, so that a figure has the same bits however
+-- it was computed (src/stable_avg.c).
+CREATE FUNCTION @extschema@.stable_avg_trans(internal, double precision)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'engage_stable_avg_trans'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.stable_avg_trans(internal, double precision) IS
+'Transition function of engage.stable_avg: keeps one value.';
+
+CREATE FUNCTION @extschema@.stable_avg_combine(internal, internal)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'engage_stable_avg_combine'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.stable_avg_combine(internal, internal) IS
+'Combine function of engage.stable_avg: joins the values of two partial states.';
+
+CREATE FUNCTION @extschema@.stable_avg_serialize(internal)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'engage_stable_avg_serialize'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.stable_avg_serialize(internal) IS
+'Serialisation function of engage.stable_avg, for parallel workers.';
+
+CREATE FUNCTION @extschema@.stable_avg_deserialize(bytea, internal)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'engage_stable_avg_deserialize'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.stable_avg_deserialize(bytea, internal) IS
+'Deserialisation function of engage.stable_avg, for parallel workers.';
+
+CREATE FUNCTION @extschema@.stable_avg_final(internal)
+RETURNS double precision
+AS 'MODULE_PATHNAME', 'engage_stable_avg_final'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.stable_avg_final(internal) IS
+'Final function of engage.stable_avg: the sum in ascending order, divided by the count.';
+
+CREATE AGGREGATE @extschema@.stable_avg(double precision) (
+    SFUNC            = @extschema@.stable_avg_trans,
+    STYPE            = internal,
+    SSPACE           = 128,
+    FINALFUNC        = @extschema@.stable_avg_final,
+    FINALFUNC_MODIFY = SHAREABLE,
+    COMBINEFUNC      = @extschema@.stable_avg_combine,
+    SERIALFUNC       = @extschema@.stable_avg_serialize,
+    DESERIALFUNC     = @extschema@.stable_avg_deserialize,
+    PARALLEL         = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.stable_avg(double precision) IS
+'The mean of the non-null values, summed in ascending order so that the result has the same bits whatever order the rows come in (plans, parallel workers); NULL for no values. Keeps every value of a group (8 bytes each): for the small groups of the cohort figures.';
+GRANT EXECUTE ON FUNCTION
+    @extschema@.stable_avg(double precision),
+    @extschema@.stable_avg_trans(internal, double precision), @extschema@.stable_avg_final(internal),
+    @extschema@.stable_avg_combine(internal, internal),
+    @extschema@.stable_avg_serialize(internal), @extschema@.stable_avg_deserialize(bytea, internal)
+    TO PUBLIC;
+
 -- The refresh publishes no cohort group that differs from another by 1 to 4
 -- students --------------------------------------------------------------------
 CREATE OR REPLACE PROCEDURE @extschema@.refresh(from_day date DEFAULT NULL, to_day date DEFAULT NULL)
@@ -783,6 +845,9 @@ DECLARE
     n_students  integer;
     missing     record;
     weeks       date[];
+    weeks_from  date;
+    weeks_until date;
+    sort_was    text;
     lookback    date;
     stored_back boolean;
     from_midnight timestamptz;
@@ -1003,29 +1068,39 @@ BEGIN
               AS first) AS w,
              pg_catalog.generate_series(0, (to_day - w.first) / 7) AS i);
     DELETE FROM @extschema@.cohort_week AS cw WHERE cw.week = ANY (weeks);
+    SELECT min(w), max(w) + 7 INTO weeks_from, weeks_until FROM pg_catalog.unnest(weeks) AS w;
     -- Each student's mean score per group and week, in a temporary table
-    -- whose statistics the planner sees: estimated through the filter on
-    -- weeks, the groups look a thousand times smaller than they are, and the
+    -- whose statistics the planner sees.  The statements below are planned
+    -- with the run's weeks as values (EXECUTE ... USING): estimated without
+    -- them, the groups look a thousand times smaller than they are, and the
     -- plans chosen for that take seconds.  daily_engagement holds the days
-    -- of consenting students only (the purge above), and a sum in numeric
-    -- has the same bits in any order, so no plan can change a figure.
+    -- of consenting students only (the purge above), and engage.stable_avg
+    -- has the same bits in any order, so no plan (parallel workers
+    -- included) can change a figure.
     IF pg_catalog.to_regclass('pg_temp.engage_refresh_weekly') IS NOT NULL THEN
         DROP TABLE pg_temp.engage_refresh_weekly;
     END IF;
+    -- The groups are hashed: the statistics of daily_engagement are those of
+    -- before this run's writes, and a plan made from them sorts the rows
+    -- (on disk, at three times the time).
+    sort_was := pg_catalog.current_setting('enable_sort');
+    PERFORM pg_catalog.set_config('enable_sort', 'off', true);
+    EXECUTE $sql$
     CREATE TEMP TABLE engage_refresh_weekly ON COMMIT DROP AS
     SELECT st.college, st.programme, g.module_code, g.week, g.student_id, g.score
     FROM (
         SELECT d.student_id, d.module_code, @extschema@.week_start(d.day) AS week,
-               (sum(d.score::numeric) / count(*))::float8 AS score
+               @extschema@.stable_avg(d.score) AS score
         FROM @extschema@.daily_engagement AS d
-        WHERE d.day >= (SELECT min(w) FROM pg_catalog.unnest(weeks) AS w)
-          AND d.day < (SELECT max(w) FROM pg_catalog.unnest(weeks) AS w) + 7
-          AND @extschema@.week_start(d.day) = ANY (weeks)
+        WHERE d.day >= $1 AND d.day < $2 AND @extschema@.week_start(d.day) = ANY ($3)
         GROUP BY 1, 2, 3
     ) AS g
-    JOIN @extschema@.student AS st ON st.student_id = g.student_id;
+    JOIN @extschema@.student AS st ON st.student_id = g.student_id
+    $sql$ USING weeks_from, weeks_until, weeks;
+    PERFORM pg_catalog.set_config('enable_sort', sort_was, true);
     ANALYZE pg_temp.engage_refresh_weekly;
 
+    EXECUTE $sql$
     INSERT INTO @extschema@.cohort_week
         (college, programme, module_code, week, students, mean_score, median_score, attendance_rate)
     WITH attendance AS (
@@ -1034,13 +1109,12 @@ BEGIN
                count(*) FILTER (WHERE a.status = 'present') AS present,
                count(*) FILTER (WHERE a.status <> 'authorised_absence') AS counted
         FROM @extschema@.attendance AS a
-        WHERE a.starts_at >= @extschema@.local_midnight((SELECT min(w) FROM pg_catalog.unnest(weeks) AS w))
-          AND a.starts_at < @extschema@.local_midnight((SELECT max(w) FROM pg_catalog.unnest(weeks) AS w) + 7)
+        WHERE a.starts_at >= @extschema@.local_midnight($1) AND a.starts_at < @extschema@.local_midnight($2)
         GROUP BY 1, 2, 3
     ), grouped AS (
         SELECT w.college, w.programme, w.module_code, w.week,
                count(*) AS students,
-               avg(w.score::numeric)::float8 AS mean_score,
+               @extschema@.stable_avg(w.score) AS mean_score,
                percentile_cont(0.5) WITHIN GROUP (ORDER BY w.score) AS median_score,
                round(100.0 * sum(a.present) / nullif(sum(a.counted), 0), 1) AS attendance_rate
         FROM pg_temp.engage_refresh_weekly AS w
@@ -1054,42 +1128,47 @@ BEGIN
     ), published AS (
         SELECT g.* FROM grouped AS g WHERE g.students >= 5
     ),
-    -- students two groups of a programme and week have in common
-    shared AS (
+    -- Of two published groups of a programme and week whose students differ
+    -- by 1 to 4 (the figures of those few would follow by difference), the
+    -- programme-wide group is kept, or else the larger one, or else the
+    -- first by module code.  Two groups differ by at least the difference
+    -- of their sizes, so only pairs of sizes within 4 of each other are
+    -- candidates; their common students are then counted.
+    candidates AS (
         SELECT a.college, a.programme, a.week, a.module_code AS a_module, b.module_code AS b_module,
-               count(*) AS students
-        FROM pg_temp.engage_refresh_weekly AS a
-        JOIN pg_temp.engage_refresh_weekly AS b
-          ON b.student_id = a.student_id AND b.week = a.week
-         AND b.module_code IS DISTINCT FROM a.module_code
-        GROUP BY 1, 2, 3, 4, 5
-    ),
-    -- of two groups that differ by 1 to 4 students, the programme-wide group
-    -- is kept, or else the larger one, or else the first by module code
-    too_close AS (
-        SELECT sh.college, sh.programme, sh.week, sh.a_module AS module_code
-        FROM shared AS sh
-        JOIN published AS a
-          ON a.college = sh.college AND a.programme = sh.programme AND a.week = sh.week
-         AND coalesce(a.module_code, '') = coalesce(sh.a_module, '')
+               a.students + b.students AS both_sizes
+        FROM published AS a
         JOIN published AS b
-          ON b.college = sh.college AND b.programme = sh.programme AND b.week = sh.week
-         AND coalesce(b.module_code, '') = coalesce(sh.b_module, '')
-        WHERE a.students + b.students - 2 * sh.students BETWEEN 1 AND 4
-          AND sh.a_module IS NOT NULL
-          AND (sh.b_module IS NULL OR b.students > a.students
-               OR (b.students = a.students AND sh.b_module < sh.a_module))
+          ON b.college = a.college AND b.programme = a.programme AND b.week = a.week
+         AND b.module_code IS DISTINCT FROM a.module_code
+        WHERE a.module_code IS NOT NULL
+          AND abs(a.students - b.students) <= 4
+          AND (b.module_code IS NULL OR b.students > a.students
+               OR (b.students = a.students AND b.module_code < a.module_code))
+    ),
+    too_close AS (
+        SELECT c.college, c.programme, c.week, c.a_module AS module_code
+        FROM candidates AS c
+        JOIN pg_temp.engage_refresh_weekly AS wa
+          ON wa.college = c.college AND wa.programme = c.programme AND wa.week = c.week
+         AND wa.module_code = c.a_module
+        JOIN pg_temp.engage_refresh_weekly AS wb
+          ON wb.student_id = wa.student_id AND wb.week = wa.week
+         AND coalesce(wb.module_code, '') = coalesce(c.b_module, '')
+        GROUP BY c.college, c.programme, c.week, c.a_module, c.b_module, c.both_sizes
+        HAVING c.both_sizes - 2 * count(*) BETWEEN 1 AND 4
     )
     SELECT p.college, p.programme, p.module_code, p.week, p.students,
            p.mean_score, p.median_score, p.attendance_rate
     FROM published AS p
     WHERE NOT EXISTS (SELECT FROM too_close AS t
                       WHERE t.college = p.college AND t.programme = p.programme AND t.week = p.week
-                        AND t.module_code = p.module_code);
+                        AND t.module_code = p.module_code)
+    $sql$ USING weeks_from, weeks_until;
 
-    SELECT count(DISTINCT de.student_id) INTO n_students
-    FROM @extschema@.daily_engagement AS de
-    WHERE de.day BETWEEN from_day AND to_day;
+    SELECT count(*) INTO n_students
+    FROM (SELECT DISTINCT de.student_id FROM @extschema@.daily_engagement AS de
+          WHERE de.day BETWEEN from_day AND to_day) AS s;
 
     INSERT INTO @extschema@.refresh_run
         (started_at, finished_at, from_day, to_day, days, students, rows_written, rows_purged, students_caught_up)
@@ -1628,7 +1707,7 @@ BEGIN
     ) AS c
     -- the weekly score exactly as engage.refresh computes it for the cohort
     CROSS JOIN LATERAL (
-        SELECT (sum(d.score::numeric) / count(*))::float8 AS score
+        SELECT @extschema@.stable_avg(d.score) AS score
         FROM @extschema@.daily_engagement AS d
         WHERE d.student_id = s.student_id AND d.module_code IS NULL
           AND d.day >= c.week AND d.day < c.week + 7

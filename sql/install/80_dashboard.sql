@@ -54,7 +54,7 @@ BEGIN
     ) AS c
     -- the weekly score exactly as engage.refresh computes it for the cohort
     CROSS JOIN LATERAL (
-        SELECT (sum(d.score::numeric) / count(*))::float8 AS score
+        SELECT @extschema@.stable_avg(d.score) AS score
         FROM @extschema@.daily_engagement AS d
         WHERE d.student_id = s.student_id AND d.module_code IS NULL
           AND d.day >= c.week AND d.day < c.week + 7
