@@ -45,10 +45,24 @@ pg_virtualenv -t -v "$PG_MAJOR" -o shared_buffers=2GB -o work_mem=64MB -o max_pa
         echo "loading $students students, 30 days ..."
         $psql -v students="$students" -v days=30 -v views_per_day=13 -v end_day=2026-11-27 -f test/datagen.sql
         $psql -c "VACUUM ANALYZE"
-ORDINAL_ROWS=${ORDINAL_ROWS:-1000000}
-export students REPS MODE SCALE ORDINAL_ROWS
+        # the same method in DuckDB, on the same data (no baseline where node
+        # or the npm registry is missing: the bench says so)
+        duck=$(DUCKDB_RESULT=/tmp/engage-bench-duckdb.csv test/bench/duckdb.sh 2026-10-29 2026-11-27 "$REPS")
+        if [ -n "$duck" ]; then
+            $psql -v reps="$REPS" -v last_day=2026-11-27 -v duckdb_ms="${duck%% *}" -v duckdb_file=/tmp/engage-bench-duckdb.csv \
+                -f test/bench/bench.sql
+        else
+            echo "DuckDB baseline skipped: see the message above"
+            $psql -v reps="$REPS" -v last_day=2026-11-27 -f test/bench/bench.sql
+        fi
+        test/bench/ordinal.sh "$ORDINAL_ROWS"
     fi
     echo
     echo "machine: $(nproc) cores, $(free -g | awk "/Mem:/ {print \$2}") GiB, PostgreSQL $(psql -X -At -c "SHOW server_version")"
 ' 2>&1 | tee "$out"
 echo "written to $out"
+# a bench that took no timings must not look like one that did
+if [ "$MODE" = timings ] && ! grep -q 'engage.refresh, 30 days' "$out"; then
+    echo "bench: no timings were taken (see $out)" >&2
+    exit 1
+fi
