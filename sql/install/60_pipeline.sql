@@ -202,6 +202,8 @@ DECLARE
     weeks_from  date;
     weeks_until date;
     sort_was    text;
+    bulk        boolean;
+    bulk_to_ts  timestamptz;
     lookback    date;
     stored_back boolean;
     from_midnight timestamptz;
@@ -309,15 +311,73 @@ BEGIN
     CREATE INDEX ON pg_temp.engage_refresh_lookback (student_id);
     ANALYZE pg_temp.engage_refresh_lookback;
 
-    -- Each consenting student's streams, read by student through the
-    -- indexes that lead with student_id, go through engage.daily_profile
+    -- Each consenting student's streams go through engage.daily_profile
     -- once; SQL only feeds and stores.  One statement for the whole range,
-    -- so that every row is computed from one snapshot of the sources (the
-    -- kernel holds one student's streams at a time, so memory does not grow
-    -- with the range).
+    -- so that every row is computed from one snapshot of the sources.
+    --
+    -- A run of up to a week (a nightly run, or one catching up a few missed
+    -- nights) reads the range's events of the students whose look-back days
+    -- are stored in bulk, grouped by student: one scan of each source
+    -- instead of ten index probes per student.  It holds those students'
+    -- streams of the range at once, so longer runs, and the students whose
+    -- days are computed from their raw events, are read student by student
+    -- through the indexes that lead with student_id (the kernel then holds
+    -- one student's streams at a time, and memory does not grow with the
+    -- range).
+    bulk := to_day - from_day < 7 AND EXISTS (SELECT FROM pg_temp.engage_refresh_lookback);
+    bulk_to_ts := (@extschema@.profile_range(from_day, to_day)).to_ts;
     INSERT INTO @extschema@.daily_engagement
         (student_id, module_code, day, ele_minutes, app_choices, career_events, score,
          ele_minutes_7d, app_choices_7d, career_events_7d)
+    SELECT g.student_id, p.module_code, p.day, p.ele_minutes, p.app_choices, p.career_events,
+           p.score, p.ele_minutes_7d, p.app_choices_7d, p.career_events_7d
+    FROM (
+        SELECT f.student_id,
+               @extschema@.daily_profile(f.kind, f.ts, f.module_code, f.day, f.until,
+                                         f.x, f.y, f.z, from_day, to_day) AS days
+        FROM (
+            SELECT cl.student_id, 'w'::"char" AS kind, NULL::timestamptz AS ts, NULL::text AS module_code,
+                   greatest(y.starts, sc.valid_from) AS day, least(y.ends, sc.valid_to - 1) AS until,
+                   cf.ele AS x, cf.app AS y, cf.events AS z
+            FROM @extschema@.consent_latest AS cl
+            JOIN @extschema@.academic_year AS y ON y.label = cl.academic_year
+            JOIN @extschema@.college_spans AS sc
+              ON sc.student_id = cl.student_id AND sc.valid_from <= y.ends
+             AND (sc.valid_to IS NULL OR sc.valid_to > y.starts)
+            JOIN @extschema@.coefficients AS cf
+              ON cf.college = sc.college AND cf.academic_year = cl.academic_year
+            WHERE bulk AND cl.granted AND y.starts <= to_day AND y.ends >= lookback
+            UNION ALL
+            SELECT en.student_id, 'm', NULL, en.module_code, y.starts, y.ends, NULL, NULL, NULL
+            FROM @extschema@.enrolment AS en
+            JOIN @extschema@.academic_year AS y ON y.label = en.academic_year
+            WHERE bulk AND y.starts <= to_day AND y.ends >= lookback
+            UNION ALL
+            SELECT ev.student_id, 'v', ev.ts, ev.module_code, NULL, NULL, NULL, NULL, NULL
+            FROM @extschema@.ele_event AS ev
+            WHERE bulk AND ev.ts >= from_midnight AND ev.ts < bulk_to_ts
+            UNION ALL
+            SELECT ap.student_id, 'a', ap.ts, NULL, NULL, NULL, NULL, NULL, NULL
+            FROM @extschema@.app_event AS ap
+            WHERE bulk AND ap.ts >= from_midnight AND ap.ts < bulk_to_ts
+            UNION ALL
+            SELECT ce.student_id, 'c', NULL, NULL, ce.event_day, NULL, NULL, NULL, NULL
+            FROM @extschema@.career_event AS ce
+            WHERE bulk AND ce.attended AND ce.event_day BETWEEN from_day AND to_day
+            UNION ALL
+            SELECT lb.student_id, 's', NULL, lb.module_code, lb.day, NULL, lb.ele_minutes, lb.app_choices, lb.career_events
+            FROM pg_temp.engage_refresh_lookback AS lb
+            WHERE bulk
+        ) AS f
+        WHERE f.student_id IN (SELECT lb.student_id FROM pg_temp.engage_refresh_lookback AS lb)
+        GROUP BY f.student_id
+    ) AS g
+    CROSS JOIN LATERAL pg_catalog.unnest(g.days) AS p
+    WHERE EXISTS (SELECT FROM @extschema@.consent_latest AS cl
+                  JOIN @extschema@.academic_year AS y ON y.label = cl.academic_year
+                  WHERE cl.student_id = g.student_id AND cl.granted
+                    AND y.starts <= to_day AND y.ends >= from_day)
+    UNION ALL
     SELECT st.student_id, p.module_code, p.day, p.ele_minutes, p.app_choices, p.career_events,
            p.score, p.ele_minutes_7d, p.app_choices_7d, p.career_events_7d
     FROM @extschema@.student AS st
@@ -379,7 +439,8 @@ BEGIN
         ) AS f
     ) AS k
     CROSS JOIN LATERAL pg_catalog.unnest(k.days) AS p
-    WHERE EXISTS (SELECT FROM @extschema@.consent_latest AS cl
+    WHERE NOT (bulk AND s.stored)
+      AND EXISTS (SELECT FROM @extschema@.consent_latest AS cl
                   JOIN @extschema@.academic_year AS y ON y.label = cl.academic_year
                   WHERE cl.student_id = st.student_id AND cl.granted
                     AND y.starts <= to_day AND y.ends >= span.first_day);

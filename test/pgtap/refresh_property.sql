@@ -3,7 +3,7 @@
 -- idempotent, day by day equals one run over the range, and only consenting
 -- students are profiled.
 BEGIN;
-SELECT plan(18);
+SELECT plan(20);
 SET LOCAL TimeZone = 'America/Los_Angeles';  -- must not matter
 
 INSERT INTO engage.college VALUES ('CLES', 'Life and Environmental Sciences'), ('HUMS', 'Humanities');
@@ -116,6 +116,31 @@ SELECT is_empty($$SELECT * FROM pg_temp.mismatches('2026-10-20', '2026-10-30')$$
                 'around the change of clocks every value matches the plain-SQL method');
 SELECT bag_eq($$SELECT * FROM snapshot WHERE day < '2026-10-01'$$, 'SELECT * FROM whole',
               'a refresh of other days leaves earlier days as they were');
+
+-- Runs of up to a week whose look-back days are stored read the range's
+-- events of all those students in bulk; the same rows, to the bit, as runs
+-- from the raw events.  The marks of the loads are cleared, so that from
+-- 2026-10-20 on every student's six days before are stored.
+CREATE TEMP TABLE october AS
+SELECT * FROM snapshot WHERE day BETWEEN '2026-10-20' AND '2026-10-30';
+DELETE FROM engage.refresh_stale;
+CALL engage.refresh('2026-10-14', '2026-10-19');
+DO $$
+DECLARE d date;
+BEGIN
+    FOR d IN SELECT g::date FROM generate_series('2026-10-20'::date, '2026-10-30', '1 day') AS g LOOP
+        CALL engage.refresh(d, d);
+    END LOOP;
+END
+$$;
+SELECT bag_eq($$SELECT * FROM snapshot WHERE day BETWEEN '2026-10-20' AND '2026-10-30'$$,
+              'SELECT * FROM october',
+              'day by day from stored look-back days (read in bulk) equals one run from the raw events');
+CALL engage.refresh('2026-10-20', '2026-10-26');
+CALL engage.refresh('2026-10-27', '2026-10-30');
+SELECT bag_eq($$SELECT * FROM snapshot WHERE day BETWEEN '2026-10-20' AND '2026-10-30'$$,
+              'SELECT * FROM october',
+              'runs of a week and of four days from stored look-back days give the same rows');
 
 SELECT is_empty($$
     SELECT de.student_id FROM engage.daily_engagement de
