@@ -5,7 +5,7 @@ EXTENSION    = engage
 EXTVERSION   = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
 
 MODULE_big   = engage
-OBJS         = src/engage.o src/day.o src/ele.o src/load.o src/ordinal.o src/profile.o src/score.o src/stable_avg.o src/viewer.o
+OBJS         = src/engage.o src/day.o src/ele.o src/load.o src/ordinal.o src/profile.o src/score.o src/cohort.o src/viewer.o
 
 # The install script is generated from readable parts; upgrade scripts ship as they are.
 INSTALL_PARTS = $(sort $(wildcard sql/install/*.sql))

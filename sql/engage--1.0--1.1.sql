@@ -769,7 +769,7 @@ WHERE s.student_id = ANY (t.visible);
 -- rows reach an aggregate in an order that plans, the table's physical order
 -- and parallel workers decide.  engage.stable_avg keeps a group's values and
 -- sums them in ascending order, so that a figure has the same bits however
--- it was computed (src/stable_avg.c).
+-- it was computed (src/cohort.c).
 CREATE FUNCTION @extschema@.stable_avg_trans(internal, double precision)
 RETURNS internal
 AS 'MODULE_PATHNAME', 'engage_stable_avg_trans'
@@ -824,6 +824,17 @@ GRANT EXECUTE ON FUNCTION
     @extschema@.stable_avg_combine(internal, internal),
     @extschema@.stable_avg_serialize(internal), @extschema@.stable_avg_deserialize(bytea, internal)
     TO PUBLIC;
+
+-- How many students two groups do not share, for the rule that leaves out a
+-- group whose figures would follow by difference from another's.
+CREATE FUNCTION @extschema@.symmetric_difference_size(a text[], b text[])
+RETURNS integer
+AS 'MODULE_PATHNAME', 'engage_symmetric_difference_size'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.symmetric_difference_size(text[], text[]) IS
+'The number of elements in exactly one of two arrays, each sorted in byte order (COLLATE "C") without duplicates or NULLs, as array_agg(DISTINCT x ORDER BY x COLLATE "C") builds them; other arrays are refused (22023, 22004).';
+
+GRANT EXECUTE ON FUNCTION @extschema@.symmetric_difference_size(text[], text[]) TO PUBLIC;
 
 -- The refresh publishes no cohort group that differs from another by 1 to 4
 -- students --------------------------------------------------------------------
@@ -1177,7 +1188,8 @@ BEGIN
                count(*) AS students,
                @extschema@.stable_avg(w.score) AS mean_score,
                percentile_cont(0.5) WITHIN GROUP (ORDER BY w.score) AS median_score,
-               round(100.0 * sum(a.present) / nullif(sum(a.counted), 0), 1) AS attendance_rate
+               round(100.0 * sum(a.present) / nullif(sum(a.counted), 0), 1) AS attendance_rate,
+               array_agg(w.student_id ORDER BY w.student_id COLLATE "C") AS members
         FROM pg_temp.engage_refresh_weekly AS w
         LEFT JOIN (SELECT at.student_id, at.week, at.module_code, at.present, at.counted FROM attendance AS at
                    UNION ALL
@@ -1194,10 +1206,9 @@ BEGIN
     -- programme-wide group is kept, or else the larger one, or else the
     -- first by module code.  Two groups differ by at least the difference
     -- of their sizes, so only pairs of sizes within 4 of each other are
-    -- candidates; their common students are then counted.
-    candidates AS (
-        SELECT a.college, a.programme, a.week, a.module_code AS a_module, b.module_code AS b_module,
-               a.students + b.students AS both_sizes
+    -- compared member by member.
+    too_close AS (
+        SELECT a.college, a.programme, a.week, a.module_code
         FROM published AS a
         JOIN published AS b
           ON b.college = a.college AND b.programme = a.programme AND b.week = a.week
@@ -1206,18 +1217,7 @@ BEGIN
           AND abs(a.students - b.students) <= 4
           AND (b.module_code IS NULL OR b.students > a.students
                OR (b.students = a.students AND b.module_code < a.module_code))
-    ),
-    too_close AS (
-        SELECT c.college, c.programme, c.week, c.a_module AS module_code
-        FROM candidates AS c
-        JOIN pg_temp.engage_refresh_weekly AS wa
-          ON wa.college = c.college AND wa.programme = c.programme AND wa.week = c.week
-         AND wa.module_code = c.a_module
-        JOIN pg_temp.engage_refresh_weekly AS wb
-          ON wb.student_id = wa.student_id AND wb.week = wa.week
-         AND coalesce(wb.module_code, '') = coalesce(c.b_module, '')
-        GROUP BY c.college, c.programme, c.week, c.a_module, c.b_module, c.both_sizes
-        HAVING c.both_sizes - 2 * count(*) BETWEEN 1 AND 4
+          AND @extschema@.symmetric_difference_size(a.members, b.members) BETWEEN 1 AND 4
     )
     SELECT p.college, p.programme, p.module_code, p.week, p.students,
            p.mean_score, p.median_score, p.attendance_rate

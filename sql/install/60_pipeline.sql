@@ -531,7 +531,8 @@ BEGIN
                count(*) AS students,
                @extschema@.stable_avg(w.score) AS mean_score,
                percentile_cont(0.5) WITHIN GROUP (ORDER BY w.score) AS median_score,
-               round(100.0 * sum(a.present) / nullif(sum(a.counted), 0), 1) AS attendance_rate
+               round(100.0 * sum(a.present) / nullif(sum(a.counted), 0), 1) AS attendance_rate,
+               array_agg(w.student_id ORDER BY w.student_id COLLATE "C") AS members
         FROM pg_temp.engage_refresh_weekly AS w
         LEFT JOIN (SELECT at.student_id, at.week, at.module_code, at.present, at.counted FROM attendance AS at
                    UNION ALL
@@ -548,10 +549,9 @@ BEGIN
     -- programme-wide group is kept, or else the larger one, or else the
     -- first by module code.  Two groups differ by at least the difference
     -- of their sizes, so only pairs of sizes within 4 of each other are
-    -- candidates; their common students are then counted.
-    candidates AS (
-        SELECT a.college, a.programme, a.week, a.module_code AS a_module, b.module_code AS b_module,
-               a.students + b.students AS both_sizes
+    -- compared member by member.
+    too_close AS (
+        SELECT a.college, a.programme, a.week, a.module_code
         FROM published AS a
         JOIN published AS b
           ON b.college = a.college AND b.programme = a.programme AND b.week = a.week
@@ -560,18 +560,7 @@ BEGIN
           AND abs(a.students - b.students) <= 4
           AND (b.module_code IS NULL OR b.students > a.students
                OR (b.students = a.students AND b.module_code < a.module_code))
-    ),
-    too_close AS (
-        SELECT c.college, c.programme, c.week, c.a_module AS module_code
-        FROM candidates AS c
-        JOIN pg_temp.engage_refresh_weekly AS wa
-          ON wa.college = c.college AND wa.programme = c.programme AND wa.week = c.week
-         AND wa.module_code = c.a_module
-        JOIN pg_temp.engage_refresh_weekly AS wb
-          ON wb.student_id = wa.student_id AND wb.week = wa.week
-         AND coalesce(wb.module_code, '') = coalesce(c.b_module, '')
-        GROUP BY c.college, c.programme, c.week, c.a_module, c.b_module, c.both_sizes
-        HAVING c.both_sizes - 2 * count(*) BETWEEN 1 AND 4
+          AND @extschema@.symmetric_difference_size(a.members, b.members) BETWEEN 1 AND 4
     )
     SELECT p.college, p.programme, p.module_code, p.week, p.students,
            p.mean_score, p.median_score, p.attendance_rate

@@ -4,7 +4,7 @@
 -- rows reach an aggregate in an order that plans, the table's physical order
 -- and parallel workers decide.  engage.stable_avg keeps a group's values and
 -- sums them in ascending order, so that a figure has the same bits however
--- it was computed (src/stable_avg.c).
+-- it was computed (src/cohort.c).
 CREATE FUNCTION @extschema@.stable_avg_trans(internal, double precision)
 RETURNS internal
 AS 'MODULE_PATHNAME', 'engage_stable_avg_trans'
@@ -53,6 +53,15 @@ CREATE AGGREGATE @extschema@.stable_avg(double precision) (
 );
 COMMENT ON AGGREGATE @extschema@.stable_avg(double precision) IS
 'The mean of the non-null values, summed in ascending order so that the result has the same bits whatever order the rows come in (plans, parallel workers); NULL for no values. Keeps every value of a group (8 bytes each): for the small groups of the cohort figures.';
+
+-- How many students two groups do not share, for the rule that leaves out a
+-- group whose figures would follow by difference from another's.
+CREATE FUNCTION @extschema@.symmetric_difference_size(a text[], b text[])
+RETURNS integer
+AS 'MODULE_PATHNAME', 'engage_symmetric_difference_size'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.symmetric_difference_size(text[], text[]) IS
+'The number of elements in exactly one of two arrays, each sorted in byte order (COLLATE "C") without duplicates or NULLs, as array_agg(DISTINCT x ORDER BY x COLLATE "C") builds them; other arrays are refused (22023, 22004).';
 
 CREATE TABLE @extschema@.cohort_week (
     college         text NOT NULL REFERENCES @extschema@.college,

@@ -5,7 +5,7 @@
 -- from another by 1 to 4 students left out), the same bits however the
 -- refresh is planned.
 BEGIN;
-SELECT plan(15);
+SELECT plan(24);
 SET LOCAL client_min_messages = warning;
 
 -- engage.stable_avg ----------------------------------------------------------------
@@ -58,6 +58,32 @@ RESET parallel_setup_cost;
 RESET parallel_tuple_cost;
 RESET min_parallel_table_scan_size;
 DROP TABLE public.many_shared;
+
+-- engage.symmetric_difference_size --------------------------------------------------
+SELECT is(engage.symmetric_difference_size('{a,b,c}', '{b,c,d,e}'), 3, 'a and d, e are not shared');
+SELECT is(engage.symmetric_difference_size('{}', '{x,y}'), 2, 'against an empty group, every member differs');
+SELECT is(engage.symmetric_difference_size('{B,a,ab}', '{B,a,ab}'), 0,
+          'the same members in byte order (upper case first, a prefix first) share all');
+SELECT throws_ok($$SELECT engage.symmetric_difference_size('{b,a}', '{a}')$$, '22023', NULL,
+                 'an array out of byte order is refused, not miscounted');
+SELECT throws_ok($$SELECT engage.symmetric_difference_size('{a,a}', '{a}')$$, '22023', NULL,
+                 'a repeated member is refused');
+SELECT throws_ok($$SELECT engage.symmetric_difference_size('{a,NULL}', '{a}')$$, '22004', NULL,
+                 'a NULL member is refused');
+SELECT throws_ok($$SELECT engage.symmetric_difference_size('{{a},{b}}', '{a}')$$, '2202E', NULL,
+                 'a two-dimensional array is refused');
+CREATE TEMP TABLE pairs AS
+SELECT ARRAY(SELECT DISTINCT 's' || (random() * 300)::int FROM generate_series(1, 150 + n) AS k) AS p,
+       ARRAY(SELECT DISTINCT 's' || (random() * 300)::int FROM generate_series(1, 150 + n) AS k) AS q
+FROM generate_series(1, 50) AS n;
+SELECT is((SELECT count(DISTINCT p) FROM pairs), 50::bigint, 'fifty different random sets');
+SELECT is((SELECT count(*) FROM pairs
+           WHERE engage.symmetric_difference_size(
+                     ARRAY(SELECT x FROM unnest(p) AS x ORDER BY x COLLATE "C"),
+                     ARRAY(SELECT x FROM unnest(q) AS x ORDER BY x COLLATE "C"))
+                 <> (SELECT count(*) FROM ((SELECT unnest(p) EXCEPT SELECT unnest(q))
+                                           UNION ALL (SELECT unnest(q) EXCEPT SELECT unnest(p))) AS d)),
+          0::bigint, 'on 50 random pairs of sets the count equals one by EXCEPT');
 
 -- a cohort -------------------------------------------------------------------------
 -- 40 students of one programme in four modules, and 3 of another programme

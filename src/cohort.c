@@ -1,7 +1,13 @@
 /*
- * stable_avg.c
+ * cohort.c
+ *		The arithmetic of the cohort figures:
+ *
  *		engage.stable_avg(double precision): the mean of a group of floats
  *		whose bits do not depend on the order the rows arrive in.
+ *
+ *		engage.symmetric_difference_size(text[], text[]): how many members
+ *		two groups do not share, for the rule that leaves out a group whose
+ *		figures would follow by difference from another's.
  *
  * A float sum depends on the order of its terms, and the order rows reach
  * an aggregate depends on the plan, on the table's physical order and on
@@ -18,6 +24,8 @@
 #include "fmgr.h"
 #include "libpq/pqformat.h"
 #include "utils/memutils.h"
+#include "catalog/pg_type.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 
 typedef struct StableAvgState
@@ -205,4 +213,93 @@ engage_stable_avg_final(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("value out of range: overflow")));
 	PG_RETURN_FLOAT8(sum / state->n);
+}
+
+/* Byte order, shorter first on a common prefix: the order of COLLATE "C". */
+static int
+CohortCompareText(const char *a, int alen, const char *b, int blen)
+{
+	int			cmp = memcmp(a, b, Min(alen, blen));
+
+	if (cmp != 0)
+		return cmp;
+	return (alen > blen) - (alen < blen);
+}
+
+/*
+ * Reads a one-dimensional text array whose elements are sorted in byte order
+ * without duplicates or NULLs (what array_agg(x ORDER BY x COLLATE "C")
+ * gives for distinct x), refusing anything else: an unsorted array would
+ * give a wrong count, not an error.
+ */
+static void
+CohortReadMembers(ArrayType *array, const char *argname, Datum **elems, int *n)
+{
+	bool	   *nulls;
+
+	if (ARR_NDIM(array) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("%s of engage.symmetric_difference_size must be one-dimensional", argname)));
+	deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT, elems, &nulls, n);
+	for (int i = 0; i < *n; i++)
+	{
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("%s of engage.symmetric_difference_size must not contain NULL", argname)));
+		if (i > 0)
+		{
+			text	   *prev = DatumGetTextPP((*elems)[i - 1]);
+			text	   *cur = DatumGetTextPP((*elems)[i]);
+
+			if (CohortCompareText(VARDATA_ANY(prev), VARSIZE_ANY_EXHDR(prev),
+								  VARDATA_ANY(cur), VARSIZE_ANY_EXHDR(cur)) >= 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("%s of engage.symmetric_difference_size must be sorted in byte order without duplicates",
+								argname),
+						 errdetail("Element %d does not come after element %d.", i + 1, i),
+						 errhint("Build it with array_agg(DISTINCT x ORDER BY x COLLATE \"C\").")));
+		}
+	}
+}
+
+PG_FUNCTION_INFO_V1(engage_symmetric_difference_size);
+Datum
+engage_symmetric_difference_size(PG_FUNCTION_ARGS)
+{
+	Datum	   *a;
+	Datum	   *b;
+	int			na;
+	int			nb;
+	int			i = 0;
+	int			j = 0;
+	int32		differ = 0;
+
+	CohortReadMembers(PG_GETARG_ARRAYTYPE_P(0), "a", &a, &na);
+	CohortReadMembers(PG_GETARG_ARRAYTYPE_P(1), "b", &b, &nb);
+	while (i < na && j < nb)
+	{
+		text	   *x = DatumGetTextPP(a[i]);
+		text	   *y = DatumGetTextPP(b[j]);
+		int			cmp = CohortCompareText(VARDATA_ANY(x), VARSIZE_ANY_EXHDR(x),
+											VARDATA_ANY(y), VARSIZE_ANY_EXHDR(y));
+
+		if (cmp == 0)
+		{
+			i++;
+			j++;
+		}
+		else
+		{
+			differ++;
+			if (cmp < 0)
+				i++;
+			else
+				j++;
+		}
+	}
+	differ += (na - i) + (nb - j);
+	PG_RETURN_INT32(differ);
 }
