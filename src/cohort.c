@@ -24,6 +24,7 @@
 #include "fmgr.h"
 #include "libpq/pqformat.h"
 #include "utils/memutils.h"
+#include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -215,16 +216,9 @@ engage_stable_avg_final(PG_FUNCTION_ARGS)
 	PG_RETURN_FLOAT8(sum / state->n);
 }
 
-/* Byte order, shorter first on a common prefix: the order of COLLATE "C". */
-static int
-CohortCompareText(const char *a, int alen, const char *b, int blen)
-{
-	int			cmp = memcmp(a, b, Min(alen, blen));
-
-	if (cmp != 0)
-		return cmp;
-	return (alen > blen) - (alen < blen);
-}
+/* Two text Datums in byte order, the order of COLLATE "C": PostgreSQL's own. */
+#define CohortCompareText(a, b) \
+	DatumGetInt32(DirectFunctionCall2Coll(bttextcmp, C_COLLATION_OID, (a), (b)))
 
 /*
  * Reads a one-dimensional text array whose elements are sorted in byte order
@@ -248,20 +242,13 @@ CohortReadMembers(ArrayType *array, const char *argname, Datum **elems, int *n)
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("%s of engage.symmetric_difference_size must not contain NULL", argname)));
-		if (i > 0)
-		{
-			text	   *prev = DatumGetTextPP((*elems)[i - 1]);
-			text	   *cur = DatumGetTextPP((*elems)[i]);
-
-			if (CohortCompareText(VARDATA_ANY(prev), VARSIZE_ANY_EXHDR(prev),
-								  VARDATA_ANY(cur), VARSIZE_ANY_EXHDR(cur)) >= 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("%s of engage.symmetric_difference_size must be sorted in byte order without duplicates",
-								argname),
-						 errdetail("Element %d does not come after element %d.", i + 1, i),
-						 errhint("Build it with array_agg(DISTINCT x ORDER BY x COLLATE \"C\").")));
-		}
+		if (i > 0 && CohortCompareText((*elems)[i - 1], (*elems)[i]) >= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s of engage.symmetric_difference_size must be sorted in byte order without duplicates",
+							argname),
+					 errdetail("Element %d does not come after element %d.", i + 1, i),
+					 errhint("Build it with array_agg(DISTINCT x ORDER BY x COLLATE \"C\").")));
 	}
 }
 
@@ -281,10 +268,7 @@ engage_symmetric_difference_size(PG_FUNCTION_ARGS)
 	CohortReadMembers(PG_GETARG_ARRAYTYPE_P(1), "b", &b, &nb);
 	while (i < na && j < nb)
 	{
-		text	   *x = DatumGetTextPP(a[i]);
-		text	   *y = DatumGetTextPP(b[j]);
-		int			cmp = CohortCompareText(VARDATA_ANY(x), VARSIZE_ANY_EXHDR(x),
-											VARDATA_ANY(y), VARSIZE_ANY_EXHDR(y));
+		int			cmp = CohortCompareText(a[i], b[j]);
 
 		if (cmp == 0)
 		{
