@@ -28,7 +28,7 @@ $(DATA_built): $(INSTALL_PARTS) $(EXTENSION).control
 	@{ printf -- '-- engage %s: generated from sql/install/*.sql; edit those parts.\n\n' '$(EXTVERSION)'; \
 	   for f in $(INSTALL_PARTS); do cat $$f; echo; done; } > $@
 
-.PHONY: deps demo demo-web test test-valgrind test-sanitize test-fuzz test-matrix test-package postgres-versions bench bench-backfill bench-load
+.PHONY: deps demo demo-web test test-valgrind test-sanitize test-fuzz test-matrix test-package test-citus postgres-versions bench bench-backfill bench-load
 deps:
 	test/install-deps.sh
 
@@ -60,6 +60,13 @@ test-fuzz: deps
 # cluster; this tree's build is installed again afterwards.
 test-package: deps
 	test/package.sh
+
+# A coordinator and two workers of Citus in throw-away clusters, the
+# synthetic university distributed by engage.distribute(), every check
+# against one server (under a minute).  Says "skipped" and passes where
+# Citus is not installed: build it as docs/scaling.md describes.
+test-citus: deps
+	test/citus/run.sh
 
 # The whole suite against every PostgreSQL installed here (Debian's and
 # those postgres-versions built), with a table of results.

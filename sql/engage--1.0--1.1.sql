@@ -310,21 +310,33 @@ RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    target regclass;
 BEGIN
-    IF TG_TABLE_NAME = 'student' THEN
-        DELETE FROM @extschema@.daily_engagement AS d WHERE d.student_id = OLD.student_id;
+    -- where this node keeps them: a student's rows on one node, a module's
+    -- on every node
+    IF TG_ARGV[0] = 'student' THEN
+        target := @extschema@.here('@extschema@.daily_engagement', OLD.student_id);
+        IF target IS NOT NULL THEN
+            EXECUTE pg_catalog.format('DELETE FROM %s AS d WHERE d.student_id = $1', target) USING OLD.student_id;
+        END IF;
+    ELSIF TG_ARGV[0] = 'module' THEN
+        FOR target IN SELECT @extschema@.local_shards('@extschema@.daily_engagement') LOOP
+            EXECUTE pg_catalog.format('DELETE FROM %s AS d WHERE d.module_code = $1', target) USING OLD.module_code;
+        END LOOP;
     ELSE
-        DELETE FROM @extschema@.daily_engagement AS d WHERE d.module_code = OLD.module_code;
+        RAISE EXCEPTION 'engage.forget_computed forgets a student or a module, not %', coalesce(TG_ARGV[0], 'nothing')
+            USING ERRCODE = '39P01';
     END IF;
     RETURN OLD;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.forget_computed() IS
-'Trigger function: deletes the computed rows of engage.daily_engagement of a student or module being deleted, which foreign keys would otherwise have kept consistent.';
+'Trigger function (argument: student or module, the table it is on): deletes the computed rows of engage.daily_engagement of a student or module being deleted, which foreign keys would otherwise have kept consistent.';
 CREATE TRIGGER student_forget_computed AFTER DELETE ON @extschema@.student
-    FOR EACH ROW EXECUTE FUNCTION @extschema@.forget_computed();
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.forget_computed('student');
 CREATE TRIGGER module_forget_computed AFTER DELETE ON @extschema@.module
-    FOR EACH ROW EXECUTE FUNCTION @extschema@.forget_computed();
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.forget_computed('module');
 REVOKE ALL ON FUNCTION @extschema@.forget_computed() FROM PUBLIC;
 
 -- College history: a day's weights are those of the college the student was
@@ -357,21 +369,29 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     today date := @extschema@.today();
+    spans regclass := @extschema@.here('@extschema@.student_college');
+    corrected bigint;
 BEGIN
     IF NEW.college IS NOT DISTINCT FROM OLD.college THEN
         RETURN NULL;
     END IF;
     -- a first change: the old college has been the student's all along
-    IF NOT EXISTS (SELECT FROM @extschema@.student_college AS sc WHERE sc.student_id = NEW.student_id) THEN
-        INSERT INTO @extschema@.student_college VALUES (NEW.student_id, OLD.college, '-infinity', NULL);
-    END IF;
+    EXECUTE pg_catalog.format(
+        'INSERT INTO %1$s SELECT $1, $2, ''-infinity'', NULL
+         WHERE NOT EXISTS (SELECT FROM %1$s AS sc WHERE sc.student_id = $1)', spans)
+        USING NEW.student_id, OLD.college;
     -- a second change on the day a span began corrects that span
-    UPDATE @extschema@.student_college AS sc SET college = NEW.college
-    WHERE sc.student_id = NEW.student_id AND sc.valid_to IS NULL AND sc.valid_from = today;
-    IF NOT FOUND THEN
-        UPDATE @extschema@.student_college AS sc SET valid_to = today
-        WHERE sc.student_id = NEW.student_id AND sc.valid_to IS NULL;
-        INSERT INTO @extschema@.student_college VALUES (NEW.student_id, NEW.college, today, NULL);
+    EXECUTE pg_catalog.format(
+        'UPDATE %s AS sc SET college = $2
+         WHERE sc.student_id = $1 AND sc.valid_to IS NULL AND sc.valid_from = $3', spans)
+        USING NEW.student_id, NEW.college, today;
+    GET DIAGNOSTICS corrected = ROW_COUNT;
+    IF corrected = 0 THEN
+        EXECUTE pg_catalog.format(
+            'UPDATE %s AS sc SET valid_to = $2 WHERE sc.student_id = $1 AND sc.valid_to IS NULL', spans)
+            USING NEW.student_id, today;
+        EXECUTE pg_catalog.format('INSERT INTO %s VALUES ($1, $2, $3, NULL)', spans)
+            USING NEW.student_id, NEW.college, today;
     END IF;
     RETURN NULL;
 END
@@ -387,11 +407,17 @@ RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    clash boolean;
 BEGIN
-    IF EXISTS (SELECT FROM @extschema@.student_college AS o
-               WHERE o.student_id = NEW.student_id AND o.valid_from <> NEW.valid_from
-                 AND pg_catalog.daterange(o.valid_from, o.valid_to) OPERATOR(pg_catalog.&&)
-                     pg_catalog.daterange(NEW.valid_from, NEW.valid_to)) THEN
+    EXECUTE pg_catalog.format(
+        'SELECT EXISTS (SELECT FROM %s AS o
+                        WHERE o.student_id = $1 AND o.valid_from <> $2
+                          AND pg_catalog.daterange(o.valid_from, o.valid_to) OPERATOR(pg_catalog.&&)
+                              pg_catalog.daterange($2, $3))',
+        @extschema@.here('@extschema@.student_college'))
+        INTO clash USING NEW.student_id, NEW.valid_from, NEW.valid_to;
+    IF clash THEN
         RAISE EXCEPTION 'college spans of student % overlap', NEW.student_id
             USING ERRCODE = '23P01',
                   DETAIL = pg_catalog.format('The span from %s overlaps another.', NEW.valid_from),
@@ -469,76 +495,99 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    -- the first day each changed row touches, per student
+    years regclass := @extschema@.here('@extschema@.academic_year');
+    -- The first day each changed row touches, per student, by the rule of
+    -- the table named by the trigger's argument.  Other tables are read
+    -- where this node keeps them (engage.here), so the coefficients' rule
+    -- spells out engage.college_spans.
     changed_days text := CASE
-        WHEN TG_TABLE_NAME IN ('ele_event', 'app_event') THEN
+        WHEN TG_ARGV[0] IN ('ele_event', 'app_event') THEN
             'SELECT c.student_id, @extschema@.local_day(min(c.ts)) AS day FROM changed AS c GROUP BY 1'
-        WHEN TG_TABLE_NAME = 'career_event' THEN
+        WHEN TG_ARGV[0] = 'career_event' THEN
             'SELECT c.student_id, c.event_day AS day FROM changed AS c'
         -- consent granted (again) restores the year's days
-        WHEN TG_TABLE_NAME = 'consent' THEN
+        WHEN TG_ARGV[0] = 'consent' THEN pg_catalog.format(
             'SELECT c.student_id, y.starts AS day FROM changed AS c
-             JOIN @extschema@.academic_year AS y ON y.label = c.academic_year WHERE c.granted'
-        WHEN TG_TABLE_NAME = 'enrolment' THEN
+             JOIN %s AS y ON y.label = c.academic_year WHERE c.granted', years)
+        WHEN TG_ARGV[0] = 'enrolment' THEN pg_catalog.format(
             'SELECT c.student_id, y.starts AS day FROM changed AS c
-             JOIN @extschema@.academic_year AS y ON y.label = c.academic_year'
-        WHEN TG_TABLE_NAME = 'student_college' THEN
+             JOIN %s AS y ON y.label = c.academic_year', years)
+        WHEN TG_ARGV[0] = 'student_college' THEN
             'SELECT c.student_id, c.valid_from AS day FROM changed AS c'
         -- every student who was in the college during the year
-        WHEN TG_TABLE_NAME = 'coefficients' THEN
+        WHEN TG_ARGV[0] = 'coefficients' THEN pg_catalog.format(
             'SELECT sc.student_id, greatest(y.starts, sc.valid_from) AS day FROM changed AS c
-             JOIN @extschema@.academic_year AS y ON y.label = c.academic_year
-             JOIN @extschema@.college_spans AS sc
+             JOIN %1$s AS y ON y.label = c.academic_year
+             JOIN (SELECT r.student_id, r.college, r.valid_from, r.valid_to FROM %2$s AS r
+                   UNION ALL
+                   SELECT s.student_id, s.college, ''-infinity''::date, NULL::date FROM %3$s AS s
+                   WHERE NOT EXISTS (SELECT FROM %2$s AS r WHERE r.student_id = s.student_id)) AS sc
                ON sc.college = c.college AND sc.valid_from <= y.ends
-              AND (sc.valid_to IS NULL OR sc.valid_to > y.starts)'
+              AND (sc.valid_to IS NULL OR sc.valid_to > y.starts)',
+            years, @extschema@.here('@extschema@.student_college'), @extschema@.here('@extschema@.student'))
     END;
+    marks record;
 BEGIN
     IF changed_days IS NULL THEN
-        RAISE EXCEPTION 'engage.mark_stale has no rule for table %', TG_TABLE_NAME;
+        RAISE EXCEPTION 'engage.mark_stale has no rule for %', coalesce(TG_ARGV[0], 'a trigger without argument')
+            USING ERRCODE = '39P01';
     END IF;
-    EXECUTE pg_catalog.format(
-        'INSERT INTO @extschema@.refresh_stale AS rs (student_id, from_day)
-         SELECT m.student_id, greatest(min(m.day), $2) FROM (%s) AS m
-         GROUP BY m.student_id HAVING min(m.day) < $1
-         ON CONFLICT (student_id) DO UPDATE SET from_day = least(rs.from_day, EXCLUDED.from_day)',
-        changed_days)
-    USING @extschema@.today(), (SELECT min(y.starts) FROM @extschema@.academic_year AS y);
+    -- each student's mark is kept where the student's rows are: here, or
+    -- (for a change of a catalogue, which every Citus node sees) by the
+    -- node that keeps them
+    FOR marks IN EXECUTE pg_catalog.format(
+        'SELECT @extschema@.here(%L, m.student_id) AS target,
+                pg_catalog.array_agg(m.student_id) AS ids, pg_catalog.array_agg(m.day) AS days
+         FROM (SELECT m.student_id, greatest(min(m.day), (SELECT min(y.starts) FROM %s AS y)) AS day
+               FROM (%s) AS m
+               GROUP BY m.student_id HAVING min(m.day) < $1) AS m
+         GROUP BY 1',
+        '@extschema@.refresh_stale', years, changed_days)
+    USING @extschema@.today() LOOP
+        CONTINUE WHEN marks.target IS NULL;
+        EXECUTE pg_catalog.format(
+            'INSERT INTO %s AS rs (student_id, from_day)
+             SELECT * FROM ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::date[]))
+             ON CONFLICT (student_id) DO UPDATE SET from_day = least(rs.from_day, EXCLUDED.from_day)',
+            marks.target)
+        USING marks.ids, marks.days;
+    END LOOP;
     RETURN NULL;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.mark_stale() IS
-'Trigger function (statement level, transition table "changed"): marks in engage.refresh_stale each student whose stored days a change of events, consent granted, enrolment, college or coefficients makes out of date, from the first day it changes.';
+'Trigger function (statement level, transition table "changed", argument: the table it is on): marks in engage.refresh_stale each student whose stored days a change of events, consent granted, enrolment, college or coefficients makes out of date, from the first day it changes.';
 
 CREATE TRIGGER ele_event_mark_new AFTER INSERT ON @extschema@.ele_event
-    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale();
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale('ele_event');
 CREATE TRIGGER ele_event_mark_gone AFTER DELETE ON @extschema@.ele_event
-    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale();
+    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale('ele_event');
 CREATE TRIGGER app_event_mark_new AFTER INSERT ON @extschema@.app_event
-    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale();
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale('app_event');
 CREATE TRIGGER app_event_mark_gone AFTER DELETE ON @extschema@.app_event
-    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale();
+    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale('app_event');
 CREATE TRIGGER career_event_mark_new AFTER INSERT ON @extschema@.career_event
-    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale();
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale('career_event');
 CREATE TRIGGER career_event_mark_changed AFTER UPDATE ON @extschema@.career_event
-    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale();
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale('career_event');
 CREATE TRIGGER career_event_mark_gone AFTER DELETE ON @extschema@.career_event
-    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale();
+    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale('career_event');
 CREATE TRIGGER consent_mark_new AFTER INSERT ON @extschema@.consent
-    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale();
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale('consent');
 CREATE TRIGGER enrolment_mark_new AFTER INSERT ON @extschema@.enrolment
-    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale();
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale('enrolment');
 CREATE TRIGGER enrolment_mark_gone AFTER DELETE ON @extschema@.enrolment
-    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale();
+    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale('enrolment');
 CREATE TRIGGER student_college_mark_new AFTER INSERT ON @extschema@.student_college
-    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale();
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale('student_college');
 CREATE TRIGGER student_college_mark_changed AFTER UPDATE ON @extschema@.student_college
-    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale();
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale('student_college');
 CREATE TRIGGER coefficients_mark_new AFTER INSERT ON @extschema@.coefficients
-    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale();
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale('coefficients');
 CREATE TRIGGER coefficients_mark_changed AFTER UPDATE ON @extschema@.coefficients
-    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale();
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale('coefficients');
 CREATE TRIGGER coefficients_mark_gone AFTER DELETE ON @extschema@.coefficients
-    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale();
+    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale('coefficients');
 REVOKE ALL ON FUNCTION @extschema@.mark_stale() FROM PUBLIC;
 ALTER FUNCTION @extschema@.mark_stale() OWNER TO engage_owner;
 COMMENT ON POLICY loader_all ON @extschema@.refresh_stale IS 'Loaders read and write every row.';
@@ -2525,3 +2574,220 @@ GRANT SELECT, INSERT ON @extschema@.college, @extschema@.module, @extschema@.sta
 REVOKE ALL ON FUNCTION @extschema@.input_valid(text, regtype, integer), @extschema@.stage_line() FROM PUBLIC;
 COMMENT ON POLICY loader_own ON @extschema@.load_run IS 'Loaders read the runs and rejects of their own login.';
 COMMENT ON POLICY loader_own ON @extschema@.load_reject IS 'Loaders read the runs and rejects of their own login.';
+
+-- Beyond one server: triggers that take their rule from their argument, not
+-- from the table's name (a Citus shard has another), and read and write
+-- where the node keeps the rows -----------------------------------------------
+-- Student and staff ids share one namespace, and so do their login roles:
+-- an id or login must name exactly one person.  The trigger's argument says
+-- which table it guards (on a Citus node the table is a copy with another
+-- name), and the other table is read where this node keeps it.
+CREATE OR REPLACE FUNCTION @extschema@.check_person_identity()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    is_student boolean := TG_ARGV[0] = 'student';
+    id text := CASE WHEN is_student THEN to_jsonb(NEW) ->> 'student_id' ELSE to_jsonb(NEW) ->> 'staff_id' END;
+    other regclass := @extschema@.here(CASE WHEN is_student THEN '@extschema@.staff' ELSE '@extschema@.student' END);
+    taken boolean;
+BEGIN
+    IF TG_ARGV[0] IS DISTINCT FROM 'student' AND TG_ARGV[0] IS DISTINCT FROM 'staff' THEN
+        RAISE EXCEPTION 'engage.check_person_identity guards student or staff, not %', coalesce(TG_ARGV[0], 'nothing')
+            USING ERRCODE = '39P01';
+    END IF;
+    EXECUTE pg_catalog.format('SELECT EXISTS (SELECT FROM %s AS o WHERE o.%I = $1)',
+                              other, CASE WHEN is_student THEN 'staff_id' ELSE 'student_id' END)
+        INTO taken USING id;
+    IF taken THEN
+        RAISE EXCEPTION 'id % is already a % id', id, CASE WHEN is_student THEN 'staff' ELSE 'student' END
+            USING ERRCODE = '23505',
+                  HINT = 'Student and staff ids must differ: the viewer is named by id alone.';
+    END IF;
+    IF NEW.login_role IS NOT NULL THEN
+        EXECUTE pg_catalog.format('SELECT EXISTS (SELECT FROM %s AS o WHERE o.login_role = $1)', other)
+            INTO taken USING NEW.login_role;
+        IF taken THEN
+            RAISE EXCEPTION 'login role % already belongs to %', NEW.login_role,
+                            CASE WHEN is_student THEN 'a member of staff' ELSE 'a student' END
+                USING ERRCODE = '23505';
+        END IF;
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.check_person_identity() IS
+'Trigger function (argument: student or staff, the table it guards): keeps student and staff ids, and their login roles, distinct from each other.';
+DROP TRIGGER student_identity ON @extschema@.student;
+DROP TRIGGER staff_identity ON @extschema@.staff;
+CREATE TRIGGER student_identity BEFORE INSERT OR UPDATE OF student_id, login_role
+    ON @extschema@.student FOR EACH ROW EXECUTE FUNCTION @extschema@.check_person_identity('student');
+CREATE TRIGGER staff_identity BEFORE INSERT OR UPDATE OF staff_id, login_role
+    ON @extschema@.staff FOR EACH ROW EXECUTE FUNCTION @extschema@.check_person_identity('staff');
+
+-- Beyond one server: Citus -----------------------------------------------------
+--
+-- engage.distribute turns a loaded one-server database into the layout of
+-- a Citus cluster (docs/scaling.md): the catalogues and the directory of
+-- people replicated to every node as reference tables, each table of
+-- personal data distributed by student_id, all in one co-location group, so
+-- that everything about one student lives on one worker.  It calls Citus's
+-- functions by name, so engage installs and runs without Citus.
+
+-- Code that runs where a row is kept (triggers, and on Citus the policies
+-- of the shards) may read and write only that node's rows, and on a Citus
+-- worker only by the name of their shard: a query of a distributed or a
+-- reference table from a shard is itself distributed, and Citus refuses it.
+-- engage.here names the relation to use; on one server it is the table.
+CREATE FUNCTION @extschema@.here(rel regclass, student_id text DEFAULT NULL)
+RETURNS regclass
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    method "char";
+    shard  bigint;
+BEGIN
+    IF pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
+        RETURN rel;
+    END IF;
+    SELECT p.partmethod INTO method FROM pg_catalog.pg_dist_partition AS p WHERE p.logicalrelid = rel;
+    IF NOT FOUND THEN
+        RETURN rel;
+    END IF;
+    IF method = 'n' THEN
+        SELECT s.shardid INTO shard FROM pg_catalog.pg_dist_shard AS s WHERE s.logicalrelid = rel;
+    ELSIF student_id IS NULL THEN
+        RAISE EXCEPTION 'engage.here needs the student of distributed table %', rel
+            USING ERRCODE = '22004';
+    ELSE
+        shard := pg_catalog.get_shard_id_for_distribution_column(rel, student_id);
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_dist_placement AS pl
+                   JOIN pg_catalog.pg_dist_local_group AS g ON g.groupid = pl.groupid
+                   WHERE pl.shardid = shard) THEN
+        -- a student kept on another node; a reference table is read where
+        -- it is, through Citus
+        RETURN CASE WHEN method = 'n' THEN rel END;
+    END IF;
+    RETURN (SELECT pg_catalog.format('%I.%I', n.nspname, c.relname || '_' || shard)::regclass
+            FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+            WHERE c.oid = rel);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.here(regclass, text) IS
+'The relation that holds, on this node, the rows of rel (of the given student, where rel is distributed by student): rel itself on one server; on a Citus node, the local shard or copy, or NULL where another node keeps the student''s rows.';
+
+-- every relation on this node that holds rows of rel
+CREATE FUNCTION @extschema@.local_shards(rel regclass)
+RETURNS SETOF regclass
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- (two tests: the second names a catalogue only Citus has)
+    IF pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
+        RETURN NEXT rel;
+        RETURN;
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_dist_partition AS p WHERE p.logicalrelid = rel) THEN
+        RETURN NEXT rel;
+        RETURN;
+    END IF;
+    RETURN QUERY
+    SELECT pg_catalog.format('%I.%I', n.nspname, c.relname || '_' || s.shardid)::regclass
+    FROM pg_catalog.pg_dist_shard AS s
+    JOIN pg_catalog.pg_dist_placement AS pl ON pl.shardid = s.shardid
+    JOIN pg_catalog.pg_dist_local_group AS g ON g.groupid = pl.groupid
+    JOIN pg_catalog.pg_class AS c ON c.oid = s.logicalrelid
+    JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+    WHERE s.logicalrelid = rel
+    ORDER BY s.shardid;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.local_shards(regclass) IS
+'Every relation on this node that holds rows of rel: rel itself on one server; on a Citus node, its shards or copy placed there (none for a distributed table on the coordinator).';
+
+CREATE PROCEDURE @extschema@.distribute()
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    -- Reference tables, in the order their foreign keys need.  The directory
+    -- of people (student, staff, and the colleges students were in) is one:
+    -- an id and a login role must name one person across students and
+    -- staff, which the identity check reads on whichever node a row is
+    -- written, and the unique key on login_role needs the whole table.
+    reference_tables text[] := ARRAY['college', 'academic_year', 'mark_band', 'exam_period', 'module',
+                                     'staff', 'student', 'student_college', 'coefficients',
+                                     'cohort_week', 'model_fit'];
+    -- co-located with the first
+    distributed_tables text[] := ARRAY['tutoring', 'consent', 'enrolment',
+                                       'ele_event', 'app_event', 'career_event', 'attendance',
+                                       'assessment_mark', 'employability', 'meeting_note',
+                                       'meeting_note_removal', 'note_removal_request',
+                                       'daily_engagement', 'refresh_stale', 'alert'];
+    -- a distributed table's keys must hold its distribution column
+    rekeyed text[] := ARRAY[['consent', 'consent_id'], ['meeting_note', 'note_id'],
+                            ['meeting_note_removal', 'note_id'],
+                            ['note_removal_request', 'request_id'], ['alert', 'alert_id']];
+    t text;
+    k text[];
+    p record;
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_extension AS e WHERE e.extname = 'citus') THEN
+        RAISE EXCEPTION 'engage.distribute needs Citus in this database'
+            USING ERRCODE = '55000',
+                  HINT = 'CREATE EXTENSION citus on the coordinator and add the workers with citus_add_node first.';
+    END IF;
+    IF EXISTS (SELECT FROM pg_dist_partition AS d
+               WHERE d.logicalrelid = '@extschema@.student'::regclass) THEN
+        RAISE EXCEPTION 'engage is already distributed in this database' USING ERRCODE = '55000';
+    END IF;
+    IF NOT EXISTS (SELECT FROM citus_get_active_worker_nodes()) THEN
+        RAISE EXCEPTION 'the Citus cluster has no active worker' USING ERRCODE = '55000',
+            HINT = 'Add the workers with citus_add_node first.';
+    END IF;
+    -- The catalogues' foreign keys from tables that stay on the coordinator
+    -- are kept as they are (by default Citus would convert every table they
+    -- link, and send each to the workers, where engage's own copy exists).
+    PERFORM pg_catalog.set_config('citus.enable_local_reference_table_foreign_keys', 'off', true);
+    PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers', 'on', true);
+    -- the viewer named with SET LOCAL engage.viewer reaches the workers
+    EXECUTE pg_catalog.format('ALTER DATABASE %I SET citus.propagate_set_commands = %L',
+                              pg_catalog.current_database(), 'local');
+
+    -- Citus refuses subqueries in the policies of distributed tables: each
+    -- (SELECT engage.f()) becomes the call itself.
+    FOR p IN SELECT pl.policyname, pl.tablename, pl.qual FROM pg_catalog.pg_policies AS pl
+             WHERE pl.schemaname = '@extschema@' AND pl.qual ~ 'SELECT' LOOP
+        EXECUTE pg_catalog.format('ALTER POLICY %I ON @extschema@.%I USING (%s)', p.policyname, p.tablename,
+            pg_catalog.regexp_replace(p.qual, '\(\s*SELECT (@extschema@\.\w+\(\)) AS \w+\)', '\1', 'g'));
+    END LOOP;
+
+    -- The rows are copied with the tables' triggers off: they were checked
+    -- and marked when they were written.
+    FOREACH t IN ARRAY reference_tables LOOP
+        EXECUTE pg_catalog.format('ALTER TABLE @extschema@.%I DISABLE TRIGGER USER', t);
+        PERFORM create_reference_table(pg_catalog.format('@extschema@.%I', t)::regclass);
+        EXECUTE pg_catalog.format('ALTER TABLE @extschema@.%I ENABLE TRIGGER USER', t);
+    END LOOP;
+    FOREACH k SLICE 1 IN ARRAY rekeyed LOOP
+        EXECUTE pg_catalog.format('ALTER TABLE @extschema@.%I DROP CONSTRAINT %I, ADD PRIMARY KEY (student_id, %I)',
+                                  k[1], k[1] || '_pkey', k[2]);
+    END LOOP;
+    FOREACH t IN ARRAY distributed_tables LOOP
+        EXECUTE pg_catalog.format('ALTER TABLE @extschema@.%I DISABLE TRIGGER USER', t);
+        PERFORM create_distributed_table(pg_catalog.format('@extschema@.%I', t)::regclass, 'student_id',
+                                         colocate_with => CASE WHEN t = distributed_tables[1] THEN 'none'
+                                                               ELSE '@extschema@.' || distributed_tables[1] END);
+        EXECUTE pg_catalog.format('ALTER TABLE @extschema@.%I ENABLE TRIGGER USER', t);
+    END LOOP;
+END
+$$;
+COMMENT ON PROCEDURE @extschema@.distribute() IS
+'On a Citus coordinator with workers added: turns this database''s engage into the distributed layout, the catalogues and engage.student as reference tables and every table of personal data distributed by student_id in one co-location group, with its rows. Run once, as a superuser, after loading; see docs/scaling.md.';
+REVOKE ALL ON FUNCTION @extschema@.here(regclass, text), @extschema@.local_shards(regclass) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.here(regclass, text), @extschema@.local_shards(regclass) TO PUBLIC;
+REVOKE ALL ON PROCEDURE @extschema@.distribute() FROM PUBLIC;

@@ -31,33 +31,38 @@ END
 $$;
 
 -- Student and staff ids share one namespace, and so do their login roles:
--- an id or login must name exactly one person.
+-- an id or login must name exactly one person.  The trigger's argument says
+-- which table it guards (on a Citus node the table is a copy with another
+-- name), and the other table is read where this node keeps it.
 CREATE FUNCTION @extschema@.check_person_identity()
 RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    id text := coalesce(to_jsonb(NEW) ->> 'student_id', to_jsonb(NEW) ->> 'staff_id');
+    is_student boolean := TG_ARGV[0] = 'student';
+    id text := CASE WHEN is_student THEN to_jsonb(NEW) ->> 'student_id' ELSE to_jsonb(NEW) ->> 'staff_id' END;
+    other regclass := @extschema@.here(CASE WHEN is_student THEN '@extschema@.staff' ELSE '@extschema@.student' END);
+    taken boolean;
 BEGIN
-    IF TG_TABLE_NAME = 'student' THEN
-        IF EXISTS (SELECT FROM @extschema@.staff AS f WHERE f.staff_id = id) THEN
-            RAISE EXCEPTION 'id % is already a staff id', id USING ERRCODE = '23505',
-                HINT = 'Student and staff ids must differ: the viewer is named by id alone.';
-        END IF;
-        IF NEW.login_role IS NOT NULL AND
-           EXISTS (SELECT FROM @extschema@.staff AS f WHERE f.login_role = NEW.login_role) THEN
-            RAISE EXCEPTION 'login role % already belongs to a member of staff', NEW.login_role
-                USING ERRCODE = '23505';
-        END IF;
-    ELSE
-        IF EXISTS (SELECT FROM @extschema@.student AS s WHERE s.student_id = id) THEN
-            RAISE EXCEPTION 'id % is already a student id', id USING ERRCODE = '23505',
-                HINT = 'Student and staff ids must differ: the viewer is named by id alone.';
-        END IF;
-        IF NEW.login_role IS NOT NULL AND
-           EXISTS (SELECT FROM @extschema@.student AS s WHERE s.login_role = NEW.login_role) THEN
-            RAISE EXCEPTION 'login role % already belongs to a student', NEW.login_role
+    IF TG_ARGV[0] IS DISTINCT FROM 'student' AND TG_ARGV[0] IS DISTINCT FROM 'staff' THEN
+        RAISE EXCEPTION 'engage.check_person_identity guards student or staff, not %', coalesce(TG_ARGV[0], 'nothing')
+            USING ERRCODE = '39P01';
+    END IF;
+    EXECUTE pg_catalog.format('SELECT EXISTS (SELECT FROM %s AS o WHERE o.%I = $1)',
+                              other, CASE WHEN is_student THEN 'staff_id' ELSE 'student_id' END)
+        INTO taken USING id;
+    IF taken THEN
+        RAISE EXCEPTION 'id % is already a % id', id, CASE WHEN is_student THEN 'staff' ELSE 'student' END
+            USING ERRCODE = '23505',
+                  HINT = 'Student and staff ids must differ: the viewer is named by id alone.';
+    END IF;
+    IF NEW.login_role IS NOT NULL THEN
+        EXECUTE pg_catalog.format('SELECT EXISTS (SELECT FROM %s AS o WHERE o.login_role = $1)', other)
+            INTO taken USING NEW.login_role;
+        IF taken THEN
+            RAISE EXCEPTION 'login role % already belongs to %', NEW.login_role,
+                            CASE WHEN is_student THEN 'a member of staff' ELSE 'a student' END
                 USING ERRCODE = '23505';
         END IF;
     END IF;
@@ -65,7 +70,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.check_person_identity() IS
-'Trigger function: keeps student and staff ids, and their login roles, distinct from each other.';
+'Trigger function (argument: student or staff, the table it guards): keeps student and staff ids, and their login roles, distinct from each other.';
 
 CREATE FUNCTION @extschema@.app_viewer()
 RETURNS text

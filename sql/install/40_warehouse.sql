@@ -253,9 +253,9 @@ COMMENT ON COLUMN @extschema@.employability.work_experience IS 'Whether the stud
 COMMENT ON COLUMN @extschema@.employability.activities IS 'Careers activities completed this year.';
 
 CREATE TRIGGER student_identity BEFORE INSERT OR UPDATE OF student_id, login_role
-    ON @extschema@.student FOR EACH ROW EXECUTE FUNCTION @extschema@.check_person_identity();
+    ON @extschema@.student FOR EACH ROW EXECUTE FUNCTION @extschema@.check_person_identity('student');
 CREATE TRIGGER staff_identity BEFORE INSERT OR UPDATE OF staff_id, login_role
-    ON @extschema@.staff FOR EACH ROW EXECUTE FUNCTION @extschema@.check_person_identity();
+    ON @extschema@.staff FOR EACH ROW EXECUTE FUNCTION @extschema@.check_person_identity('staff');
 
 -- One call per statement: each call rewrites the extension's catalog row.
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.college', '');

@@ -28,21 +28,29 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     today date := @extschema@.today();
+    spans regclass := @extschema@.here('@extschema@.student_college');
+    corrected bigint;
 BEGIN
     IF NEW.college IS NOT DISTINCT FROM OLD.college THEN
         RETURN NULL;
     END IF;
     -- a first change: the old college has been the student's all along
-    IF NOT EXISTS (SELECT FROM @extschema@.student_college AS sc WHERE sc.student_id = NEW.student_id) THEN
-        INSERT INTO @extschema@.student_college VALUES (NEW.student_id, OLD.college, '-infinity', NULL);
-    END IF;
+    EXECUTE pg_catalog.format(
+        'INSERT INTO %1$s SELECT $1, $2, ''-infinity'', NULL
+         WHERE NOT EXISTS (SELECT FROM %1$s AS sc WHERE sc.student_id = $1)', spans)
+        USING NEW.student_id, OLD.college;
     -- a second change on the day a span began corrects that span
-    UPDATE @extschema@.student_college AS sc SET college = NEW.college
-    WHERE sc.student_id = NEW.student_id AND sc.valid_to IS NULL AND sc.valid_from = today;
-    IF NOT FOUND THEN
-        UPDATE @extschema@.student_college AS sc SET valid_to = today
-        WHERE sc.student_id = NEW.student_id AND sc.valid_to IS NULL;
-        INSERT INTO @extschema@.student_college VALUES (NEW.student_id, NEW.college, today, NULL);
+    EXECUTE pg_catalog.format(
+        'UPDATE %s AS sc SET college = $2
+         WHERE sc.student_id = $1 AND sc.valid_to IS NULL AND sc.valid_from = $3', spans)
+        USING NEW.student_id, NEW.college, today;
+    GET DIAGNOSTICS corrected = ROW_COUNT;
+    IF corrected = 0 THEN
+        EXECUTE pg_catalog.format(
+            'UPDATE %s AS sc SET valid_to = $2 WHERE sc.student_id = $1 AND sc.valid_to IS NULL', spans)
+            USING NEW.student_id, today;
+        EXECUTE pg_catalog.format('INSERT INTO %s VALUES ($1, $2, $3, NULL)', spans)
+            USING NEW.student_id, NEW.college, today;
     END IF;
     RETURN NULL;
 END
@@ -58,11 +66,17 @@ RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    clash boolean;
 BEGIN
-    IF EXISTS (SELECT FROM @extschema@.student_college AS o
-               WHERE o.student_id = NEW.student_id AND o.valid_from <> NEW.valid_from
-                 AND pg_catalog.daterange(o.valid_from, o.valid_to) OPERATOR(pg_catalog.&&)
-                     pg_catalog.daterange(NEW.valid_from, NEW.valid_to)) THEN
+    EXECUTE pg_catalog.format(
+        'SELECT EXISTS (SELECT FROM %s AS o
+                        WHERE o.student_id = $1 AND o.valid_from <> $2
+                          AND pg_catalog.daterange(o.valid_from, o.valid_to) OPERATOR(pg_catalog.&&)
+                              pg_catalog.daterange($2, $3))',
+        @extschema@.here('@extschema@.student_college'))
+        INTO clash USING NEW.student_id, NEW.valid_from, NEW.valid_to;
+    IF clash THEN
         RAISE EXCEPTION 'college spans of student % overlap', NEW.student_id
             USING ERRCODE = '23P01',
                   DETAIL = pg_catalog.format('The span from %s overlaps another.', NEW.valid_from),

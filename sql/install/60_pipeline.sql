@@ -24,21 +24,33 @@ RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    target regclass;
 BEGIN
-    IF TG_TABLE_NAME = 'student' THEN
-        DELETE FROM @extschema@.daily_engagement AS d WHERE d.student_id = OLD.student_id;
+    -- where this node keeps them: a student's rows on one node, a module's
+    -- on every node
+    IF TG_ARGV[0] = 'student' THEN
+        target := @extschema@.here('@extschema@.daily_engagement', OLD.student_id);
+        IF target IS NOT NULL THEN
+            EXECUTE pg_catalog.format('DELETE FROM %s AS d WHERE d.student_id = $1', target) USING OLD.student_id;
+        END IF;
+    ELSIF TG_ARGV[0] = 'module' THEN
+        FOR target IN SELECT @extschema@.local_shards('@extschema@.daily_engagement') LOOP
+            EXECUTE pg_catalog.format('DELETE FROM %s AS d WHERE d.module_code = $1', target) USING OLD.module_code;
+        END LOOP;
     ELSE
-        DELETE FROM @extschema@.daily_engagement AS d WHERE d.module_code = OLD.module_code;
+        RAISE EXCEPTION 'engage.forget_computed forgets a student or a module, not %', coalesce(TG_ARGV[0], 'nothing')
+            USING ERRCODE = '39P01';
     END IF;
     RETURN OLD;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.forget_computed() IS
-'Trigger function: deletes the computed rows of engage.daily_engagement of a student or module being deleted, which foreign keys would otherwise have kept consistent.';
+'Trigger function (argument: student or module, the table it is on): deletes the computed rows of engage.daily_engagement of a student or module being deleted, which foreign keys would otherwise have kept consistent.';
 CREATE TRIGGER student_forget_computed AFTER DELETE ON @extschema@.student
-    FOR EACH ROW EXECUTE FUNCTION @extschema@.forget_computed();
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.forget_computed('student');
 CREATE TRIGGER module_forget_computed AFTER DELETE ON @extschema@.module
-    FOR EACH ROW EXECUTE FUNCTION @extschema@.forget_computed();
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.forget_computed('module');
 CREATE UNIQUE INDEX daily_engagement_key
     ON @extschema@.daily_engagement (student_id, day, (COALESCE(module_code, '')));
 CREATE INDEX ON @extschema@.daily_engagement (day);
@@ -110,76 +122,99 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    -- the first day each changed row touches, per student
+    years regclass := @extschema@.here('@extschema@.academic_year');
+    -- The first day each changed row touches, per student, by the rule of
+    -- the table named by the trigger's argument.  Other tables are read
+    -- where this node keeps them (engage.here), so the coefficients' rule
+    -- spells out engage.college_spans.
     changed_days text := CASE
-        WHEN TG_TABLE_NAME IN ('ele_event', 'app_event') THEN
+        WHEN TG_ARGV[0] IN ('ele_event', 'app_event') THEN
             'SELECT c.student_id, @extschema@.local_day(min(c.ts)) AS day FROM changed AS c GROUP BY 1'
-        WHEN TG_TABLE_NAME = 'career_event' THEN
+        WHEN TG_ARGV[0] = 'career_event' THEN
             'SELECT c.student_id, c.event_day AS day FROM changed AS c'
         -- consent granted (again) restores the year's days
-        WHEN TG_TABLE_NAME = 'consent' THEN
+        WHEN TG_ARGV[0] = 'consent' THEN pg_catalog.format(
             'SELECT c.student_id, y.starts AS day FROM changed AS c
-             JOIN @extschema@.academic_year AS y ON y.label = c.academic_year WHERE c.granted'
-        WHEN TG_TABLE_NAME = 'enrolment' THEN
+             JOIN %s AS y ON y.label = c.academic_year WHERE c.granted', years)
+        WHEN TG_ARGV[0] = 'enrolment' THEN pg_catalog.format(
             'SELECT c.student_id, y.starts AS day FROM changed AS c
-             JOIN @extschema@.academic_year AS y ON y.label = c.academic_year'
-        WHEN TG_TABLE_NAME = 'student_college' THEN
+             JOIN %s AS y ON y.label = c.academic_year', years)
+        WHEN TG_ARGV[0] = 'student_college' THEN
             'SELECT c.student_id, c.valid_from AS day FROM changed AS c'
         -- every student who was in the college during the year
-        WHEN TG_TABLE_NAME = 'coefficients' THEN
+        WHEN TG_ARGV[0] = 'coefficients' THEN pg_catalog.format(
             'SELECT sc.student_id, greatest(y.starts, sc.valid_from) AS day FROM changed AS c
-             JOIN @extschema@.academic_year AS y ON y.label = c.academic_year
-             JOIN @extschema@.college_spans AS sc
+             JOIN %1$s AS y ON y.label = c.academic_year
+             JOIN (SELECT r.student_id, r.college, r.valid_from, r.valid_to FROM %2$s AS r
+                   UNION ALL
+                   SELECT s.student_id, s.college, ''-infinity''::date, NULL::date FROM %3$s AS s
+                   WHERE NOT EXISTS (SELECT FROM %2$s AS r WHERE r.student_id = s.student_id)) AS sc
                ON sc.college = c.college AND sc.valid_from <= y.ends
-              AND (sc.valid_to IS NULL OR sc.valid_to > y.starts)'
+              AND (sc.valid_to IS NULL OR sc.valid_to > y.starts)',
+            years, @extschema@.here('@extschema@.student_college'), @extschema@.here('@extschema@.student'))
     END;
+    marks record;
 BEGIN
     IF changed_days IS NULL THEN
-        RAISE EXCEPTION 'engage.mark_stale has no rule for table %', TG_TABLE_NAME;
+        RAISE EXCEPTION 'engage.mark_stale has no rule for %', coalesce(TG_ARGV[0], 'a trigger without argument')
+            USING ERRCODE = '39P01';
     END IF;
-    EXECUTE pg_catalog.format(
-        'INSERT INTO @extschema@.refresh_stale AS rs (student_id, from_day)
-         SELECT m.student_id, greatest(min(m.day), $2) FROM (%s) AS m
-         GROUP BY m.student_id HAVING min(m.day) < $1
-         ON CONFLICT (student_id) DO UPDATE SET from_day = least(rs.from_day, EXCLUDED.from_day)',
-        changed_days)
-    USING @extschema@.today(), (SELECT min(y.starts) FROM @extschema@.academic_year AS y);
+    -- each student's mark is kept where the student's rows are: here, or
+    -- (for a change of a catalogue, which every Citus node sees) by the
+    -- node that keeps them
+    FOR marks IN EXECUTE pg_catalog.format(
+        'SELECT @extschema@.here(%L, m.student_id) AS target,
+                pg_catalog.array_agg(m.student_id) AS ids, pg_catalog.array_agg(m.day) AS days
+         FROM (SELECT m.student_id, greatest(min(m.day), (SELECT min(y.starts) FROM %s AS y)) AS day
+               FROM (%s) AS m
+               GROUP BY m.student_id HAVING min(m.day) < $1) AS m
+         GROUP BY 1',
+        '@extschema@.refresh_stale', years, changed_days)
+    USING @extschema@.today() LOOP
+        CONTINUE WHEN marks.target IS NULL;
+        EXECUTE pg_catalog.format(
+            'INSERT INTO %s AS rs (student_id, from_day)
+             SELECT * FROM ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::date[]))
+             ON CONFLICT (student_id) DO UPDATE SET from_day = least(rs.from_day, EXCLUDED.from_day)',
+            marks.target)
+        USING marks.ids, marks.days;
+    END LOOP;
     RETURN NULL;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.mark_stale() IS
-'Trigger function (statement level, transition table "changed"): marks in engage.refresh_stale each student whose stored days a change of events, consent granted, enrolment, college or coefficients makes out of date, from the first day it changes.';
+'Trigger function (statement level, transition table "changed", argument: the table it is on): marks in engage.refresh_stale each student whose stored days a change of events, consent granted, enrolment, college or coefficients makes out of date, from the first day it changes.';
 
 CREATE TRIGGER ele_event_mark_new AFTER INSERT ON @extschema@.ele_event
-    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale();
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale('ele_event');
 CREATE TRIGGER ele_event_mark_gone AFTER DELETE ON @extschema@.ele_event
-    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale();
+    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale('ele_event');
 CREATE TRIGGER app_event_mark_new AFTER INSERT ON @extschema@.app_event
-    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale();
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale('app_event');
 CREATE TRIGGER app_event_mark_gone AFTER DELETE ON @extschema@.app_event
-    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale();
+    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale('app_event');
 CREATE TRIGGER career_event_mark_new AFTER INSERT ON @extschema@.career_event
-    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale();
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale('career_event');
 CREATE TRIGGER career_event_mark_changed AFTER UPDATE ON @extschema@.career_event
-    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale();
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale('career_event');
 CREATE TRIGGER career_event_mark_gone AFTER DELETE ON @extschema@.career_event
-    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale();
+    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale('career_event');
 CREATE TRIGGER consent_mark_new AFTER INSERT ON @extschema@.consent
-    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale();
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale('consent');
 CREATE TRIGGER enrolment_mark_new AFTER INSERT ON @extschema@.enrolment
-    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale();
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale('enrolment');
 CREATE TRIGGER enrolment_mark_gone AFTER DELETE ON @extschema@.enrolment
-    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale();
+    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale('enrolment');
 CREATE TRIGGER student_college_mark_new AFTER INSERT ON @extschema@.student_college
-    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale();
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale('student_college');
 CREATE TRIGGER student_college_mark_changed AFTER UPDATE ON @extschema@.student_college
-    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale();
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale('student_college');
 CREATE TRIGGER coefficients_mark_new AFTER INSERT ON @extschema@.coefficients
-    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale();
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale('coefficients');
 CREATE TRIGGER coefficients_mark_changed AFTER UPDATE ON @extschema@.coefficients
-    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale();
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale('coefficients');
 CREATE TRIGGER coefficients_mark_gone AFTER DELETE ON @extschema@.coefficients
-    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale();
+    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale('coefficients');
 
 CREATE PROCEDURE @extschema@.refresh(from_day date DEFAULT NULL, to_day date DEFAULT NULL)
 LANGUAGE plpgsql

@@ -43,7 +43,9 @@ GRANT EXECUTE ON FUNCTION
     @extschema@.ordinal_fit_trans(internal, integer, double precision[], double precision),
     @extschema@.ordinal_fit_final(internal), @extschema@.ordinal_fit_combine(internal, internal),
     @extschema@.ordinal_fit_serialize(internal), @extschema@.ordinal_fit_deserialize(bytea, internal),
-    @extschema@.ordinal_predict(@extschema@.ordinal_model, double precision[])
+    @extschema@.ordinal_predict(@extschema@.ordinal_model, double precision[]),
+    -- where this node keeps a table's rows (the triggers' helpers)
+    @extschema@.here(regclass, text), @extschema@.local_shards(regclass)
     TO PUBLIC;
 
 -- viewers: the web front end, tutors and students

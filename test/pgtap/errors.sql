@@ -1,6 +1,6 @@
 -- Every error a user can cause gets a specific SQLSTATE.
 BEGIN;
-SELECT plan(58);
+SELECT plan(62);
 SET LOCAL TimeZone = 'UTC';
 
 -- engage.ele_minutes parameters
@@ -144,6 +144,17 @@ SELECT throws_ok($$TRUNCATE engage.consent$$, '55000', 'consent is append-only',
 SELECT throws_ok($$INSERT INTO engage.meeting_note (student_id, author_id, met_on, focus, discussed, summary)
                    VALUES ('690000001', 'S0001', '2026-01-01', 'issue', 'x', 'y')$$,
                  '23514', NULL, 'a note about an issue must name the issue');
+
+-- Citus: without it, engage.distribute refuses and says what is missing;
+-- on one server every table is kept here
+SELECT throws_ok($$CALL engage.distribute()$$, '55000', 'engage.distribute needs Citus in this database',
+                 'engage.distribute refuses a database without Citus');
+SELECT is(engage.here('engage.daily_engagement', 'anyone'), 'engage.daily_engagement'::regclass,
+          'on one server, a student''s rows are kept in the table itself');
+SELECT is(engage.here('engage.academic_year'), 'engage.academic_year'::regclass,
+          'on one server, a catalogue is kept in the table itself');
+SELECT is(ARRAY(SELECT engage.local_shards('engage.daily_engagement')), ARRAY['engage.daily_engagement'::regclass],
+          'on one server, the table itself is the only relation holding its rows');
 
 SELECT * FROM finish();
 ROLLBACK;

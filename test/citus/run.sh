@@ -1,0 +1,182 @@
+#!/bin/sh
+# make test-citus: engage on a Citus cluster, against one server.
+#
+# Starts a coordinator and two workers in throw-away data directories, loads
+# the synthetic university (CITUS_STUDENTS students, 14 days) on the
+# coordinator, distributes it with engage.distribute(), and loads the same
+# university into a database of one server beside it.  Each check runs the
+# same query on both and compares the results.  Prints TAP; exits 1 when a
+# check fails.  Where Citus is not installed for this PostgreSQL, it says
+# so and exits 0 as skipped: it never reports a pass it did not run.
+set -u
+cd "$(dirname "$0")/../.."
+PG_MAJOR=${PG_MAJOR:-15}
+PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/$PG_MAJOR/bin/pg_config}
+students=${CITUS_STUDENTS:-300}
+
+if [ ! -f "$("$PG_CONFIG" --pkglibdir)/citus.so" ] ||
+   [ ! -f "$("$PG_CONFIG" --sharedir)/extension/citus.control" ]; then
+    echo "1..0 # SKIP Citus is not installed for PostgreSQL $PG_MAJOR (docs/scaling.md says how to build it)"
+    echo "test-citus: skipped, nothing was tested"
+    exit 0
+fi
+
+as_root=""
+[ "$(id -u)" -eq 0 ] || as_root="sudo"
+make -s PG_CONFIG="$PG_CONFIG" >/dev/null && $as_root make -s install PG_CONFIG="$PG_CONFIG" >/dev/null || exit 1
+
+bindir=$("$PG_CONFIG" --bindir)
+. test/lib.sh
+work=$(mktemp -d /tmp/engage-citus.XXXXXX)
+[ "$(id -u)" -eq 0 ] && chown postgres "$work"
+base=$(( 35000 + $$ % 20000 ))
+cleanup() {
+    for node in c w1 w2; do server_stop "$work/$node"; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+# c: the coordinator's cluster database; one: a database of one server,
+# without Citus, on the same server
+c="psql -X -q -At -v ON_ERROR_STOP=1 -h $work/c -p $base -U postgres -d postgres"
+one="psql -X -q -At -v ON_ERROR_STOP=1 -h $work/c -p $base -U postgres -d one"
+
+started=0
+i=0
+for node in c w1 w2; do
+    mkdir -p "$work/$node" && server_init "$work/$node" &&
+    server_start "$work/$node" $((base + i)) shared_preload_libraries=citus listen_addresses=127.0.0.1 \
+        citus.node_conninfo=sslmode=disable fsync=off max_connections=200 &&
+    psql -X -q -h "$work/$node" -p $((base + i)) -U postgres -d postgres -c 'CREATE EXTENSION citus' ||
+    started=1
+    i=$((i + 1))
+done
+ok $started "a coordinator and two workers start with Citus"
+[ $started = 0 ] || exit 1
+
+$c >/dev/null <<SQL
+SELECT citus_set_coordinator_host('127.0.0.1', $base);
+SELECT citus_add_node('127.0.0.1', $((base + 1)));
+SELECT citus_add_node('127.0.0.1', $((base + 2)));
+SET client_min_messages = warning;
+CREATE EXTENSION engage;
+CREATE DATABASE one;
+SQL
+ok $? "engage is installed on the coordinator, and in a database of one server beside it"
+$one -c 'SET client_min_messages = warning' -c 'CREATE EXTENSION engage'
+
+load() {
+    $1 -v students="$students" -v days=14 -v views_per_day=13 -v end_day=2026-11-27 \
+        -f test/datagen.sql >/dev/null 2>"$work/load.err" || { cat "$work/load.err"; return 1; }
+}
+load "$c" && load "$one"
+ok $? "the synthetic university ($students students) loads into both"
+[ $failed = 0 ] || exit 1
+
+$c -c 'SET client_min_messages = warning' -c 'CALL engage.distribute()' > "$work/distribute.out" 2>&1
+status=$?
+sed 's/^/# /' "$work/distribute.out"
+ok $status "engage.distribute() turns the loaded database into the distributed layout"
+[ $failed = 0 ] || exit 1
+
+# the layout: catalogues replicated, personal data by student, co-located
+$c -c "SELECT c.relname || ' ' || p.partmethod::text
+       FROM pg_dist_partition AS p JOIN pg_class AS c ON c.oid = p.logicalrelid
+       WHERE c.relnamespace = 'engage'::regnamespace AND p.partmethod = 'n' ORDER BY 1" > "$work/reference.txt"
+printf '%s n\n' academic_year coefficients cohort_week college exam_period mark_band model_fit module staff student \
+    student_college \
+    > "$work/reference.expected"
+equal "$work/reference.expected" "$work/reference.txt" "the catalogues and the directory of people are reference tables"
+
+$c -c "SELECT c.relname || ' ' || column_to_column_name(p.logicalrelid, p.partkey)
+              || ' ' || (count(*) OVER (PARTITION BY p.colocationid) = count(*) OVER ())
+       FROM pg_dist_partition AS p JOIN pg_class AS c ON c.oid = p.logicalrelid
+       WHERE c.relnamespace = 'engage'::regnamespace AND NOT c.relispartition
+         AND p.partmethod = 'h' ORDER BY 1" > "$work/distributed.txt"
+printf '%s student_id true\n' alert app_event assessment_mark attendance career_event consent daily_engagement \
+    ele_event employability enrolment meeting_note meeting_note_removal note_removal_request refresh_stale \
+    tutoring > "$work/distributed.expected"
+equal "$work/distributed.expected" "$work/distributed.txt" \
+    "every table of personal data is distributed by student_id, all in one co-location group"
+
+# same NAME QUERY [errors]: the query's rows on the cluster equal one
+# server's; unless errors is given, an error on one server fails the check
+same() {
+    printf '%s\n' "$2" > "$work/query.sql"
+    ${one%-v ON_ERROR_STOP=1*}${one#*ON_ERROR_STOP=1} -f "$work/query.sql" 2>&1 | sed 's/^psql:[^ ]*: //' > "$work/one.txt"
+    ${c%-v ON_ERROR_STOP=1*}${c#*ON_ERROR_STOP=1} -f "$work/query.sql" 2>&1 | sed 's/^psql:[^ ]*: //' > "$work/cluster.txt"
+    if [ "${3:-}" != errors ] && grep -q ERROR "$work/one.txt"; then
+        ok 1 "$1"
+        sed 's/^/# one server: /' "$work/one.txt" | head -20
+    else
+        equal "$work/one.txt" "$work/cluster.txt" "$1"
+    fi
+}
+
+fingerprint="SELECT format('SELECT %L, count(*), md5(coalesce(string_agg(x::text, %L ORDER BY x::text), %L)) FROM engage.%I AS x;',
+                          c.relname, E'\n', '', c.relname)
+             FROM pg_class AS c
+             WHERE c.relnamespace = 'engage'::regnamespace AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+               AND c.relname !~ '^(stage_|load_)' ORDER BY c.relname"
+$one -c "$fingerprint" > "$work/fingerprint.sql"
+same "every table holds the same rows as on one server" "$(cat "$work/fingerprint.sql")"
+
+same "engage.ele_minutes grouped by student equals one server's" \
+    "SELECT student_id, md5(engage.ele_minutes(ts, module_code)::text)
+     FROM engage.ele_event GROUP BY student_id ORDER BY 1"
+$c -c "EXPLAIN (VERBOSE, COSTS OFF) SELECT student_id, engage.ele_minutes(ts, module_code)
+       FROM engage.ele_event GROUP BY student_id" > "$work/plan.txt"
+grep -q 'Task Count: 32' "$work/plan.txt" && grep -q 'engage.ele_minutes(ts, module_code).*GROUP BY student_id' "$work/plan.txt"
+ok $? "engage.ele_minutes grouped by student runs on the workers, one task per shard"
+
+# The triggers: the identity rule, and the marks of what a change makes
+# stale, as on one server.
+same "a student whose id is a staff id, or whose login role is staff's, is refused as on one server" \
+    "\set VERBOSITY sqlstate
+     INSERT INTO engage.student (student_id, full_name, college, programme, year_of_study)
+     SELECT 'S0001', 'Ann Other', college, programme, 1 FROM engage.student ORDER BY student_id LIMIT 1;
+     INSERT INTO engage.student (student_id, full_name, college, programme, year_of_study, login_role)
+     SELECT 'X0001', 'Ann Other', college, programme, 1, 'tutor_s0001' FROM engage.student ORDER BY student_id LIMIT 1;
+     INSERT INTO engage.staff (staff_id, full_name) SELECT student_id, 'Ann Other' FROM engage.student ORDER BY 1 LIMIT 1;
+     SELECT count(*) FROM engage.student WHERE student_id IN ('S0001', 'X0001')" errors
+
+# rows for the changes below, chosen on one server (Citus plans few of the
+# subqueries that would choose them)
+consent_rows=$($one -c "SELECT string_agg(format('(%L, %L, %L)', s.student_id, '2026/27', g), ', ' ORDER BY s.student_id, g)
+                        FROM (SELECT student_id FROM engage.student ORDER BY 1 LIMIT 2 OFFSET 40) AS s,
+                             (VALUES (false), (true)) AS v(g)")
+enrolment_rows=$($one -c "SELECT string_agg(format('(%L, %L, %L)', s.student_id, m.module_code, '2026/27'), ', ')
+                          FROM (SELECT student_id, college FROM engage.student ORDER BY 1 LIMIT 2 OFFSET 60) AS s
+                          CROSS JOIN LATERAL (
+                              SELECT m.module_code FROM engage.module AS m
+                              WHERE m.college = s.college
+                                AND NOT EXISTS (SELECT FROM engage.enrolment AS e
+                                                WHERE e.student_id = s.student_id AND e.module_code = m.module_code)
+                              ORDER BY 1 LIMIT 1) AS m")
+for change in \
+    "page views of a past day|INSERT INTO engage.ele_event (student_id, ts, module_code)
+         SELECT e.student_id, '2026-11-20 11:00+00', e.module_code FROM engage.enrolment AS e
+         ORDER BY 1, 3 LIMIT 7" \
+    "app choices and careers events of a past day|INSERT INTO engage.app_event (student_id, ts, menu_item)
+         SELECT s.student_id, '2026-11-18 09:30+00', 'timetable' FROM engage.student AS s ORDER BY 1 LIMIT 5;
+     INSERT INTO engage.career_event (student_id, event_id, event_day, attended)
+         SELECT s.student_id, 'CV-clinic-19', '2026-11-19', true FROM engage.student AS s ORDER BY 1 DESC LIMIT 5" \
+    "a change of college|UPDATE engage.student SET college = (SELECT min(c.code) FROM engage.college AS c WHERE c.code <> student.college)
+         WHERE student_id IN (SELECT s.student_id FROM engage.student AS s ORDER BY 1 LIMIT 3 OFFSET 20)" \
+    "consent withdrawn and granted again, and new enrolments|INSERT INTO engage.consent (student_id, academic_year, granted)
+         VALUES $consent_rows;
+     INSERT INTO engage.enrolment (student_id, module_code, academic_year) VALUES $enrolment_rows" \
+    "a change of a college's weights|UPDATE engage.coefficients SET ele = ele * 1.1
+         WHERE college = (SELECT min(c.code) FROM engage.college AS c) AND academic_year = '2026/27'"
+do
+    name=${change%%|*}
+    $one -c "DELETE FROM engage.refresh_stale"
+    $c -c "DELETE FROM engage.refresh_stale"
+    same "$name marks the same students stale from the same days as on one server" \
+        "\set VERBOSITY sqlstate
+         ${change#*|};
+         SELECT student_id, from_day FROM engage.refresh_stale ORDER BY 1"
+done
+
+echo "1..$n"
+exit $failed
