@@ -446,12 +446,10 @@ GRANT SELECT ON @extschema@.student_college TO engage_admin;
 -- and engage.student's college from -infinity for those who never did.
 CREATE VIEW @extschema@.college_spans
 WITH (security_invoker = true) AS
-SELECT sc.student_id, sc.college, sc.valid_from, sc.valid_to
-FROM @extschema@.student_college AS sc
-UNION ALL
-SELECT s.student_id, s.college, '-infinity'::date, NULL::date
+SELECT s.student_id, coalesce(sc.college, s.college) AS college,
+       coalesce(sc.valid_from, '-infinity'::date) AS valid_from, sc.valid_to
 FROM @extschema@.student AS s
-WHERE NOT EXISTS (SELECT FROM @extschema@.student_college AS sc WHERE sc.student_id = s.student_id);
+LEFT JOIN @extschema@.student_college AS sc ON sc.student_id = s.student_id;
 
 COMMENT ON VIEW @extschema@.college_spans IS
 'The college of every student over time: the spans of engage.student_college for students who changed college, and the college in engage.student from -infinity for those who never did. The refresh takes a day''s weights from the span covering it.';
@@ -518,10 +516,9 @@ DECLARE
         WHEN TG_ARGV[0] = 'coefficients' THEN pg_catalog.format(
             'SELECT sc.student_id, greatest(y.starts, sc.valid_from) AS day FROM changed AS c
              JOIN %1$s AS y ON y.label = c.academic_year
-             JOIN (SELECT r.student_id, r.college, r.valid_from, r.valid_to FROM %2$s AS r
-                   UNION ALL
-                   SELECT s.student_id, s.college, ''-infinity''::date, NULL::date FROM %3$s AS s
-                   WHERE NOT EXISTS (SELECT FROM %2$s AS r WHERE r.student_id = s.student_id)) AS sc
+             JOIN (SELECT s.student_id, coalesce(r.college, s.college) AS college,
+                          coalesce(r.valid_from, ''-infinity''::date) AS valid_from, r.valid_to
+                   FROM %3$s AS s LEFT JOIN %2$s AS r ON r.student_id = s.student_id) AS sc
                ON sc.college = c.college AND sc.valid_from <= y.ends
               AND (sc.valid_to IS NULL OR sc.valid_to > y.starts)',
             years, @extschema@.here('@extschema@.student_college'), @extschema@.here('@extschema@.student'))
@@ -938,6 +935,11 @@ BEGIN
 
     -- Readers keep reading; a second refresh waits for this one.
     LOCK TABLE @extschema@.daily_engagement IN EXCLUSIVE MODE;
+    -- On a Citus cluster, one connection per worker for the run: a shard
+    -- the run changed is read back over the connection that changed it.
+    IF @extschema@.distributed() THEN
+        PERFORM pg_catalog.set_config('citus.multi_shard_modify_mode', 'sequential', true);
+    END IF;
 
     SELECT d::date AS day INTO missing
     FROM pg_catalog.generate_series(from_day, to_day, interval '1 day') AS d
@@ -990,168 +992,182 @@ BEGIN
     USING ROWS FROM (pg_catalog.unnest(stale_ids), pg_catalog.unnest(stale_from)) AS c(student_id, first_day)
     WHERE de.student_id = c.student_id AND de.day >= c.first_day AND de.day < from_day;
 
-    -- The days before from_day that its windows reach were stored by earlier
-    -- runs.  Where they lie in from_day's academic year (a module's minutes
-    -- are stored only on the days of its enrolment), they stand in for their
-    -- raw events, for each student whose stored days are all there and none
-    -- is marked stale: a nightly run reads one day of page views.  They are
-    -- read in one pass into a temporary table indexed by student: read per
-    -- student from daily_engagement, the table this run writes, a plan made
-    -- while it was empty would scan all of it once per student.
-    lookback := (@extschema@.profile_range(from_day, from_day)).first_day;
-    stored_back := EXISTS (SELECT FROM @extschema@.academic_year AS y
-                           WHERE lookback >= y.starts AND from_day <= y.ends);
-    from_midnight := @extschema@.local_midnight(from_day);
-    IF pg_catalog.to_regclass('pg_temp.engage_refresh_lookback') IS NOT NULL THEN
-        DROP TABLE pg_temp.engage_refresh_lookback;
+    -- On a Citus cluster each worker computes the students it keeps, from
+    -- their raw events, and the students marked stale from their first
+    -- changed day (engage.refresh_on_workers).
+    IF @extschema@.distributed() THEN
+        written := @extschema@.refresh_on_workers(from_day, to_day, NULL);
+        FOR missing IN
+            SELECT c.first_day, pg_catalog.array_agg(c.student_id) AS students
+            FROM ROWS FROM (pg_catalog.unnest(stale_ids), pg_catalog.unnest(stale_from)) AS c(student_id, first_day)
+            WHERE c.first_day < from_day GROUP BY 1
+        LOOP
+            written := written + @extschema@.refresh_on_workers(missing.first_day, from_day - 1, missing.students);
+        END LOOP;
+    ELSE
+        -- The days before from_day that its windows reach were stored by earlier
+        -- runs.  Where they lie in from_day's academic year (a module's minutes
+        -- are stored only on the days of its enrolment), they stand in for their
+        -- raw events, for each student whose stored days are all there and none
+        -- is marked stale: a nightly run reads one day of page views.  They are
+        -- read in one pass into a temporary table indexed by student: read per
+        -- student from daily_engagement, the table this run writes, a plan made
+        -- while it was empty would scan all of it once per student.
+        lookback := (@extschema@.profile_range(from_day, from_day)).first_day;
+        stored_back := EXISTS (SELECT FROM @extschema@.academic_year AS y
+                               WHERE lookback >= y.starts AND from_day <= y.ends);
+        from_midnight := @extschema@.local_midnight(from_day);
+        IF pg_catalog.to_regclass('pg_temp.engage_refresh_lookback') IS NOT NULL THEN
+            DROP TABLE pg_temp.engage_refresh_lookback;
+        END IF;
+        CREATE TEMP TABLE engage_refresh_lookback ON COMMIT DROP AS
+        SELECT de.student_id, de.module_code, de.day, de.ele_minutes, de.app_choices, de.career_events
+        FROM (SELECT d.*, pg_catalog.count(*) FILTER (WHERE d.module_code IS NULL)
+                              OVER (PARTITION BY d.student_id) AS days_stored
+              FROM @extschema@.daily_engagement AS d
+              WHERE stored_back AND d.day >= lookback AND d.day < from_day) AS de
+        WHERE de.days_stored = from_day - lookback
+          AND NOT de.student_id = ANY (stale_ids)
+          AND NOT EXISTS (SELECT FROM @extschema@.refresh_stale AS rs WHERE rs.student_id = de.student_id);
+        CREATE INDEX ON pg_temp.engage_refresh_lookback (student_id);
+        ANALYZE pg_temp.engage_refresh_lookback;
+
+        -- Each consenting student's streams go through engage.daily_profile
+        -- once; SQL only feeds and stores.  One statement for the whole range,
+        -- so that every row is computed from one snapshot of the sources.
+        --
+        -- A run of up to a week (a nightly run, or one catching up a few missed
+        -- nights) reads the range's events of the students whose look-back days
+        -- are stored in bulk, grouped by student: one scan of each source
+        -- instead of ten index probes per student.  It holds those students'
+        -- streams of the range at once, so longer runs, and the students whose
+        -- days are computed from their raw events, are read student by student
+        -- through the indexes that lead with student_id (the kernel then holds
+        -- one student's streams at a time, and memory does not grow with the
+        -- range).
+        bulk := to_day - from_day < 7 AND EXISTS (SELECT FROM pg_temp.engage_refresh_lookback);
+        bulk_to_ts := (@extschema@.profile_range(from_day, to_day)).to_ts;
+        INSERT INTO @extschema@.daily_engagement
+            (student_id, module_code, day, ele_minutes, app_choices, career_events, score,
+             ele_minutes_7d, app_choices_7d, career_events_7d)
+        SELECT g.student_id, p.module_code, p.day, p.ele_minutes, p.app_choices, p.career_events,
+               p.score, p.ele_minutes_7d, p.app_choices_7d, p.career_events_7d
+        FROM (
+            SELECT f.student_id,
+                   @extschema@.daily_profile(f.kind, f.ts, f.module_code, f.day, f.until,
+                                             f.x, f.y, f.z, from_day, to_day) AS days
+            FROM (
+                SELECT cl.student_id, 'w'::"char" AS kind, NULL::timestamptz AS ts, NULL::text AS module_code,
+                       greatest(y.starts, sc.valid_from) AS day, least(y.ends, sc.valid_to - 1) AS until,
+                       cf.ele AS x, cf.app AS y, cf.events AS z
+                FROM @extschema@.consent_latest AS cl
+                JOIN @extschema@.academic_year AS y ON y.label = cl.academic_year
+                JOIN @extschema@.college_spans AS sc
+                  ON sc.student_id = cl.student_id AND sc.valid_from <= y.ends
+                 AND (sc.valid_to IS NULL OR sc.valid_to > y.starts)
+                JOIN @extschema@.coefficients AS cf
+                  ON cf.college = sc.college AND cf.academic_year = cl.academic_year
+                WHERE bulk AND cl.granted AND y.starts <= to_day AND y.ends >= lookback
+                UNION ALL
+                SELECT en.student_id, 'm', NULL, en.module_code, y.starts, y.ends, NULL, NULL, NULL
+                FROM @extschema@.enrolment AS en
+                JOIN @extschema@.academic_year AS y ON y.label = en.academic_year
+                WHERE bulk AND y.starts <= to_day AND y.ends >= lookback
+                UNION ALL
+                SELECT ev.student_id, 'v', ev.ts, ev.module_code, NULL, NULL, NULL, NULL, NULL
+                FROM @extschema@.ele_event AS ev
+                WHERE bulk AND ev.ts >= from_midnight AND ev.ts < bulk_to_ts
+                UNION ALL
+                SELECT ap.student_id, 'a', ap.ts, NULL, NULL, NULL, NULL, NULL, NULL
+                FROM @extschema@.app_event AS ap
+                WHERE bulk AND ap.ts >= from_midnight AND ap.ts < bulk_to_ts
+                UNION ALL
+                SELECT ce.student_id, 'c', NULL, NULL, ce.event_day, NULL, NULL, NULL, NULL
+                FROM @extschema@.career_event AS ce
+                WHERE bulk AND ce.attended AND ce.event_day BETWEEN from_day AND to_day
+                UNION ALL
+                SELECT lb.student_id, 's', NULL, lb.module_code, lb.day, NULL, lb.ele_minutes, lb.app_choices, lb.career_events
+                FROM pg_temp.engage_refresh_lookback AS lb
+                WHERE bulk
+            ) AS f
+            WHERE f.student_id IN (SELECT lb.student_id FROM pg_temp.engage_refresh_lookback AS lb)
+            GROUP BY f.student_id
+        ) AS g
+        CROSS JOIN LATERAL pg_catalog.unnest(g.days) AS p
+        WHERE EXISTS (SELECT FROM @extschema@.consent_latest AS cl
+                      JOIN @extschema@.academic_year AS y ON y.label = cl.academic_year
+                      WHERE cl.student_id = g.student_id AND cl.granted
+                        AND y.starts <= to_day AND y.ends >= from_day)
+        UNION ALL
+        SELECT st.student_id, p.module_code, p.day, p.ele_minutes, p.app_choices, p.career_events,
+               p.score, p.ele_minutes_7d, p.app_choices_7d, p.career_events_7d
+        FROM @extschema@.student AS st
+        -- each student's first day: from_day, or an earlier changed day
+        LEFT JOIN ROWS FROM (pg_catalog.unnest(stale_ids), pg_catalog.unnest(stale_from)) AS c(student_id, first_day)
+               ON c.student_id = st.student_id
+        CROSS JOIN LATERAL (SELECT least(c.first_day, from_day) AS first_day) AS span
+        CROSS JOIN LATERAL @extschema@.profile_range(span.first_day, to_day) AS r
+        CROSS JOIN LATERAL (
+            SELECT EXISTS (SELECT FROM pg_temp.engage_refresh_lookback AS lb WHERE lb.student_id = st.student_id) AS stored
+        ) AS s
+        -- where the raw events start: at the window's first day, or at from_day
+        -- where the stored days stand in for the days before it
+        CROSS JOIN LATERAL (
+            SELECT CASE WHEN s.stored THEN from_midnight ELSE r.from_ts END AS from_ts,
+                   CASE WHEN s.stored THEN from_day ELSE r.first_day END AS first_day
+        ) AS raw
+        CROSS JOIN LATERAL (
+            SELECT @extschema@.daily_profile(f.kind, f.ts, f.module_code, f.day, f.until,
+                                             f.x, f.y, f.z, span.first_day, to_day) AS days
+            FROM (
+                -- consent per academic year, cut by the college the student
+                -- was in, with that college's weights for the year
+                SELECT 'w'::"char" AS kind, NULL::timestamptz AS ts, NULL::text AS module_code,
+                       greatest(y.starts, sc.valid_from) AS day, least(y.ends, sc.valid_to - 1) AS until,
+                       cf.ele AS x, cf.app AS y, cf.events AS z
+                FROM @extschema@.consent_latest AS cl
+                JOIN @extschema@.academic_year AS y ON y.label = cl.academic_year
+                JOIN @extschema@.college_spans AS sc
+                  ON sc.student_id = cl.student_id AND sc.valid_from <= y.ends
+                 AND (sc.valid_to IS NULL OR sc.valid_to > y.starts)
+                JOIN @extschema@.coefficients AS cf
+                  ON cf.college = sc.college AND cf.academic_year = cl.academic_year
+                WHERE cl.student_id = st.student_id AND cl.granted
+                  AND y.starts <= to_day AND y.ends >= r.first_day
+                UNION ALL
+                SELECT 'm', NULL, en.module_code, y.starts, y.ends, NULL, NULL, NULL
+                FROM @extschema@.enrolment AS en
+                JOIN @extschema@.academic_year AS y ON y.label = en.academic_year
+                WHERE en.student_id = st.student_id
+                  AND y.starts <= to_day AND y.ends >= r.first_day
+                UNION ALL
+                SELECT 'v', ev.ts, ev.module_code, NULL, NULL, NULL, NULL, NULL
+                FROM @extschema@.ele_event AS ev
+                WHERE ev.student_id = st.student_id AND ev.ts >= raw.from_ts AND ev.ts < r.to_ts
+                UNION ALL
+                SELECT 'a', ap.ts, NULL, NULL, NULL, NULL, NULL, NULL
+                FROM @extschema@.app_event AS ap
+                WHERE ap.student_id = st.student_id AND ap.ts >= raw.from_ts AND ap.ts < r.to_ts
+                UNION ALL
+                SELECT 'c', NULL, NULL, ce.event_day, NULL, NULL, NULL, NULL
+                FROM @extschema@.career_event AS ce
+                WHERE ce.student_id = st.student_id AND ce.attended
+                  AND ce.event_day BETWEEN raw.first_day AND to_day
+                UNION ALL
+                SELECT 's', NULL, lb.module_code, lb.day, NULL, lb.ele_minutes, lb.app_choices, lb.career_events
+                FROM pg_temp.engage_refresh_lookback AS lb
+                WHERE lb.student_id = st.student_id
+            ) AS f
+        ) AS k
+        CROSS JOIN LATERAL pg_catalog.unnest(k.days) AS p
+        WHERE NOT (bulk AND s.stored)
+          AND EXISTS (SELECT FROM @extschema@.consent_latest AS cl
+                      JOIN @extschema@.academic_year AS y ON y.label = cl.academic_year
+                      WHERE cl.student_id = st.student_id AND cl.granted
+                        AND y.starts <= to_day AND y.ends >= span.first_day);
+
+        GET DIAGNOSTICS written = ROW_COUNT;
     END IF;
-    CREATE TEMP TABLE engage_refresh_lookback ON COMMIT DROP AS
-    SELECT de.student_id, de.module_code, de.day, de.ele_minutes, de.app_choices, de.career_events
-    FROM (SELECT d.*, pg_catalog.count(*) FILTER (WHERE d.module_code IS NULL)
-                          OVER (PARTITION BY d.student_id) AS days_stored
-          FROM @extschema@.daily_engagement AS d
-          WHERE stored_back AND d.day >= lookback AND d.day < from_day) AS de
-    WHERE de.days_stored = from_day - lookback
-      AND NOT de.student_id = ANY (stale_ids)
-      AND NOT EXISTS (SELECT FROM @extschema@.refresh_stale AS rs WHERE rs.student_id = de.student_id);
-    CREATE INDEX ON pg_temp.engage_refresh_lookback (student_id);
-    ANALYZE pg_temp.engage_refresh_lookback;
-
-    -- Each consenting student's streams go through engage.daily_profile
-    -- once; SQL only feeds and stores.  One statement for the whole range,
-    -- so that every row is computed from one snapshot of the sources.
-    --
-    -- A run of up to a week (a nightly run, or one catching up a few missed
-    -- nights) reads the range's events of the students whose look-back days
-    -- are stored in bulk, grouped by student: one scan of each source
-    -- instead of ten index probes per student.  It holds those students'
-    -- streams of the range at once, so longer runs, and the students whose
-    -- days are computed from their raw events, are read student by student
-    -- through the indexes that lead with student_id (the kernel then holds
-    -- one student's streams at a time, and memory does not grow with the
-    -- range).
-    bulk := to_day - from_day < 7 AND EXISTS (SELECT FROM pg_temp.engage_refresh_lookback);
-    bulk_to_ts := (@extschema@.profile_range(from_day, to_day)).to_ts;
-    INSERT INTO @extschema@.daily_engagement
-        (student_id, module_code, day, ele_minutes, app_choices, career_events, score,
-         ele_minutes_7d, app_choices_7d, career_events_7d)
-    SELECT g.student_id, p.module_code, p.day, p.ele_minutes, p.app_choices, p.career_events,
-           p.score, p.ele_minutes_7d, p.app_choices_7d, p.career_events_7d
-    FROM (
-        SELECT f.student_id,
-               @extschema@.daily_profile(f.kind, f.ts, f.module_code, f.day, f.until,
-                                         f.x, f.y, f.z, from_day, to_day) AS days
-        FROM (
-            SELECT cl.student_id, 'w'::"char" AS kind, NULL::timestamptz AS ts, NULL::text AS module_code,
-                   greatest(y.starts, sc.valid_from) AS day, least(y.ends, sc.valid_to - 1) AS until,
-                   cf.ele AS x, cf.app AS y, cf.events AS z
-            FROM @extschema@.consent_latest AS cl
-            JOIN @extschema@.academic_year AS y ON y.label = cl.academic_year
-            JOIN @extschema@.college_spans AS sc
-              ON sc.student_id = cl.student_id AND sc.valid_from <= y.ends
-             AND (sc.valid_to IS NULL OR sc.valid_to > y.starts)
-            JOIN @extschema@.coefficients AS cf
-              ON cf.college = sc.college AND cf.academic_year = cl.academic_year
-            WHERE bulk AND cl.granted AND y.starts <= to_day AND y.ends >= lookback
-            UNION ALL
-            SELECT en.student_id, 'm', NULL, en.module_code, y.starts, y.ends, NULL, NULL, NULL
-            FROM @extschema@.enrolment AS en
-            JOIN @extschema@.academic_year AS y ON y.label = en.academic_year
-            WHERE bulk AND y.starts <= to_day AND y.ends >= lookback
-            UNION ALL
-            SELECT ev.student_id, 'v', ev.ts, ev.module_code, NULL, NULL, NULL, NULL, NULL
-            FROM @extschema@.ele_event AS ev
-            WHERE bulk AND ev.ts >= from_midnight AND ev.ts < bulk_to_ts
-            UNION ALL
-            SELECT ap.student_id, 'a', ap.ts, NULL, NULL, NULL, NULL, NULL, NULL
-            FROM @extschema@.app_event AS ap
-            WHERE bulk AND ap.ts >= from_midnight AND ap.ts < bulk_to_ts
-            UNION ALL
-            SELECT ce.student_id, 'c', NULL, NULL, ce.event_day, NULL, NULL, NULL, NULL
-            FROM @extschema@.career_event AS ce
-            WHERE bulk AND ce.attended AND ce.event_day BETWEEN from_day AND to_day
-            UNION ALL
-            SELECT lb.student_id, 's', NULL, lb.module_code, lb.day, NULL, lb.ele_minutes, lb.app_choices, lb.career_events
-            FROM pg_temp.engage_refresh_lookback AS lb
-            WHERE bulk
-        ) AS f
-        WHERE f.student_id IN (SELECT lb.student_id FROM pg_temp.engage_refresh_lookback AS lb)
-        GROUP BY f.student_id
-    ) AS g
-    CROSS JOIN LATERAL pg_catalog.unnest(g.days) AS p
-    WHERE EXISTS (SELECT FROM @extschema@.consent_latest AS cl
-                  JOIN @extschema@.academic_year AS y ON y.label = cl.academic_year
-                  WHERE cl.student_id = g.student_id AND cl.granted
-                    AND y.starts <= to_day AND y.ends >= from_day)
-    UNION ALL
-    SELECT st.student_id, p.module_code, p.day, p.ele_minutes, p.app_choices, p.career_events,
-           p.score, p.ele_minutes_7d, p.app_choices_7d, p.career_events_7d
-    FROM @extschema@.student AS st
-    -- each student's first day: from_day, or an earlier changed day
-    LEFT JOIN ROWS FROM (pg_catalog.unnest(stale_ids), pg_catalog.unnest(stale_from)) AS c(student_id, first_day)
-           ON c.student_id = st.student_id
-    CROSS JOIN LATERAL (SELECT least(c.first_day, from_day) AS first_day) AS span
-    CROSS JOIN LATERAL @extschema@.profile_range(span.first_day, to_day) AS r
-    CROSS JOIN LATERAL (
-        SELECT EXISTS (SELECT FROM pg_temp.engage_refresh_lookback AS lb WHERE lb.student_id = st.student_id) AS stored
-    ) AS s
-    -- where the raw events start: at the window's first day, or at from_day
-    -- where the stored days stand in for the days before it
-    CROSS JOIN LATERAL (
-        SELECT CASE WHEN s.stored THEN from_midnight ELSE r.from_ts END AS from_ts,
-               CASE WHEN s.stored THEN from_day ELSE r.first_day END AS first_day
-    ) AS raw
-    CROSS JOIN LATERAL (
-        SELECT @extschema@.daily_profile(f.kind, f.ts, f.module_code, f.day, f.until,
-                                         f.x, f.y, f.z, span.first_day, to_day) AS days
-        FROM (
-            -- consent per academic year, cut by the college the student
-            -- was in, with that college's weights for the year
-            SELECT 'w'::"char" AS kind, NULL::timestamptz AS ts, NULL::text AS module_code,
-                   greatest(y.starts, sc.valid_from) AS day, least(y.ends, sc.valid_to - 1) AS until,
-                   cf.ele AS x, cf.app AS y, cf.events AS z
-            FROM @extschema@.consent_latest AS cl
-            JOIN @extschema@.academic_year AS y ON y.label = cl.academic_year
-            JOIN @extschema@.college_spans AS sc
-              ON sc.student_id = cl.student_id AND sc.valid_from <= y.ends
-             AND (sc.valid_to IS NULL OR sc.valid_to > y.starts)
-            JOIN @extschema@.coefficients AS cf
-              ON cf.college = sc.college AND cf.academic_year = cl.academic_year
-            WHERE cl.student_id = st.student_id AND cl.granted
-              AND y.starts <= to_day AND y.ends >= r.first_day
-            UNION ALL
-            SELECT 'm', NULL, en.module_code, y.starts, y.ends, NULL, NULL, NULL
-            FROM @extschema@.enrolment AS en
-            JOIN @extschema@.academic_year AS y ON y.label = en.academic_year
-            WHERE en.student_id = st.student_id
-              AND y.starts <= to_day AND y.ends >= r.first_day
-            UNION ALL
-            SELECT 'v', ev.ts, ev.module_code, NULL, NULL, NULL, NULL, NULL
-            FROM @extschema@.ele_event AS ev
-            WHERE ev.student_id = st.student_id AND ev.ts >= raw.from_ts AND ev.ts < r.to_ts
-            UNION ALL
-            SELECT 'a', ap.ts, NULL, NULL, NULL, NULL, NULL, NULL
-            FROM @extschema@.app_event AS ap
-            WHERE ap.student_id = st.student_id AND ap.ts >= raw.from_ts AND ap.ts < r.to_ts
-            UNION ALL
-            SELECT 'c', NULL, NULL, ce.event_day, NULL, NULL, NULL, NULL
-            FROM @extschema@.career_event AS ce
-            WHERE ce.student_id = st.student_id AND ce.attended
-              AND ce.event_day BETWEEN raw.first_day AND to_day
-            UNION ALL
-            SELECT 's', NULL, lb.module_code, lb.day, NULL, lb.ele_minutes, lb.app_choices, lb.career_events
-            FROM pg_temp.engage_refresh_lookback AS lb
-            WHERE lb.student_id = st.student_id
-        ) AS f
-    ) AS k
-    CROSS JOIN LATERAL pg_catalog.unnest(k.days) AS p
-    WHERE NOT (bulk AND s.stored)
-      AND EXISTS (SELECT FROM @extschema@.consent_latest AS cl
-                  JOIN @extschema@.academic_year AS y ON y.label = cl.academic_year
-                  WHERE cl.student_id = st.student_id AND cl.granted
-                    AND y.starts <= to_day AND y.ends >= span.first_day);
-
-    GET DIAGNOSTICS written = ROW_COUNT;
 
     -- No profiling without consent: a withdrawal removes the whole year's
     -- rows, and the cohort weeks they counted in are computed again.  Every
@@ -1884,7 +1900,7 @@ LEFT JOIN LATERAL (
     SELECT d.day, d.score,
            (SELECT p.score FROM @extschema@.daily_engagement AS p
             WHERE p.student_id = s.student_id AND p.module_code IS NULL AND p.day = d.day - 28) AS score_4wk_ago,
-           (SELECT avg(p.score) FROM @extschema@.daily_engagement AS p
+           (SELECT @extschema@.stable_avg(p.score) FROM @extschema@.daily_engagement AS p
             WHERE p.student_id = s.student_id AND p.module_code IS NULL
               AND p.day BETWEEN d.day - 28 AND d.day - 1) AS mean_4wk,
            d.ele_minutes_7d
@@ -1985,10 +2001,17 @@ BEGIN
       AND y.label = cl.academic_year AND a.fired_on BETWEEN y.starts AND y.ends
       AND cl.student_id = a.student_id;
 
-    -- One statement, one snapshot: what holds now is compared with what is
-    -- open (on keys a hash join can match: coalesce, not IS NOT DISTINCT
-    -- FROM); new conditions fire, open alerts whose condition is gone clear,
-    -- and each change is announced by id only (anyone connected may LISTEN).
+    -- What holds now, read in one statement (one snapshot), is compared
+    -- with what is open (on keys a hash join can match: coalesce, not IS NOT
+    -- DISTINCT FROM): open alerts whose condition is gone clear, new
+    -- conditions fire, and each change is announced by id only (anyone
+    -- connected may LISTEN).  Only the refresh writes alerts, one run at a
+    -- time, so the steps after the first see the alerts as it left them.
+    -- (Each step is a statement a Citus cluster can run.)
+    IF pg_catalog.to_regclass('pg_temp.engage_alert_holding') IS NOT NULL THEN
+        DROP TABLE pg_temp.engage_alert_holding;
+    END IF;
+    CREATE TEMP TABLE engage_alert_holding ON COMMIT DROP AS
     WITH consenting AS (
         SELECT cl.student_id FROM @extschema@.consent_latest AS cl
         JOIN @extschema@.academic_year AS y ON y.label = cl.academic_year
@@ -1999,11 +2022,9 @@ BEGIN
         SELECT d.student_id, 'score_drop' AS kind, NULL::text AS module_code,
                pg_catalog.jsonb_build_object('score', d.score, 'mean_4wk', w.mean_4wk) AS detail
         FROM @extschema@.daily_engagement AS d
-        CROSS JOIN LATERAL (
-            SELECT avg(p.score) AS mean_4wk FROM @extschema@.daily_engagement AS p
-            WHERE p.student_id = d.student_id AND p.module_code IS NULL
-              AND p.day BETWEEN d.day - 28 AND d.day - 1
-        ) AS w
+        JOIN (SELECT p.student_id, @extschema@.stable_avg(p.score) AS mean_4wk FROM @extschema@.daily_engagement AS p
+              WHERE p.module_code IS NULL AND p.day BETWEEN as_of - 28 AND as_of - 1
+              GROUP BY p.student_id) AS w ON w.student_id = d.student_id
         WHERE d.module_code IS NULL AND d.day = as_of
           AND d.student_id IN (SELECT c.student_id FROM consenting AS c)
           AND w.mean_4wk >= score_floor AND d.score < drop_ratio * w.mean_4wk
@@ -2034,18 +2055,18 @@ BEGIN
         WHERE r.n_recent >= min_sessions AND r.n_before >= min_sessions
           AND r.rate_4wk <= r.rate_before - attendance_drop
         UNION ALL
-        -- each student's last sessions, through the index on (student_id, starts_at)
-        SELECT s.student_id, 'absence_run', NULL, pg_catalog.jsonb_build_object('sessions', r.n)
-        FROM @extschema@.student AS s
-        CROSS JOIN LATERAL (
-            SELECT count(*) AS n, bool_and(l.status = 'absent') AS all_absent
-            FROM (SELECT at.status FROM @extschema@.attendance AS at
-                  WHERE at.student_id = s.student_id
-                    AND at.starts_at >= @extschema@.local_midnight(year_starts) AND at.starts_at < midnight
-                    AND at.status <> 'authorised_absence'
-                  ORDER BY at.starts_at DESC, at.session_id DESC LIMIT absence_run) AS l
-        ) AS r
-        WHERE r.n = absence_run AND r.all_absent
+        -- each student's last sessions (numbered per student, which a Citus
+        -- cluster runs on the worker that keeps the student)
+        SELECT l.student_id, 'absence_run', NULL, pg_catalog.jsonb_build_object('sessions', count(*))
+        FROM (SELECT at.student_id, at.status,
+                     pg_catalog.row_number() OVER (PARTITION BY at.student_id
+                                                   ORDER BY at.starts_at DESC, at.session_id DESC) AS k
+              FROM @extschema@.attendance AS at
+              WHERE at.starts_at >= @extschema@.local_midnight(year_starts) AND at.starts_at < midnight
+                AND at.status <> 'authorised_absence') AS l
+        WHERE l.k <= absence_run
+        GROUP BY l.student_id
+        HAVING count(*) = absence_run AND bool_and(l.status = 'absent')
         UNION ALL
         -- a module whose latest mark this academic year is a fail: the first
         -- fail fires, later fails keep it open, a pass clears it
@@ -2056,28 +2077,43 @@ BEGIN
               WHERE m.recorded_at >= @extschema@.local_midnight(year_starts) AND m.recorded_at < midnight
               ORDER BY m.student_id, m.module_code, m.recorded_at DESC, m.assessment) AS k
         WHERE k.mark < fail_mark
-    ), cleared AS (
+    )
+    SELECT h.student_id, h.kind, h.module_code, h.detail FROM holding AS h;
+
+    FOR changed IN
         UPDATE @extschema@.alert AS a SET cleared_at = pg_catalog.statement_timestamp()
         WHERE a.cleared_at IS NULL
-          AND NOT EXISTS (SELECT FROM holding AS h
-                          WHERE h.student_id = a.student_id AND h.kind = a.kind
-                            AND coalesce(h.module_code, '') = coalesce(a.module_code, ''))
+          AND a.alert_id = ANY (ARRAY(
+              SELECT o.alert_id FROM @extschema@.alert AS o
+              LEFT JOIN pg_temp.engage_alert_holding AS h
+                ON h.student_id = o.student_id AND h.kind = o.kind
+               AND coalesce(h.module_code, '') = coalesce(o.module_code, '')
+              WHERE o.cleared_at IS NULL AND h.student_id IS NULL))
         RETURNING a.alert_id
-    ), fired AS (
+    LOOP
+        PERFORM pg_catalog.pg_notify('engage_alert',
+                    pg_catalog.jsonb_build_object('alert_id', changed, 'change', 'cleared')::text);
+    END LOOP;
+
+    IF pg_catalog.to_regclass('pg_temp.engage_alert_new') IS NOT NULL THEN
+        DROP TABLE pg_temp.engage_alert_new;
+    END IF;
+    CREATE TEMP TABLE engage_alert_new ON COMMIT DROP AS
+    SELECT h.student_id, h.kind, h.module_code, h.detail
+    FROM pg_temp.engage_alert_holding AS h
+    LEFT JOIN @extschema@.alert AS o
+      ON o.cleared_at IS NULL AND o.student_id = h.student_id AND o.kind = h.kind
+     AND coalesce(o.module_code, '') = coalesce(h.module_code, '')
+    WHERE o.alert_id IS NULL;
+    FOR changed IN
         INSERT INTO @extschema@.alert AS a (student_id, kind, module_code, fired_on, fired_at, detail)
-        SELECT h.student_id, h.kind, h.module_code, as_of, pg_catalog.statement_timestamp(), h.detail
-        FROM holding AS h
-        WHERE NOT EXISTS (SELECT FROM @extschema@.alert AS o
-                          WHERE o.cleared_at IS NULL AND o.student_id = h.student_id AND o.kind = h.kind
-                            AND coalesce(o.module_code, '') = coalesce(h.module_code, ''))
+        SELECT n.student_id, n.kind, n.module_code, as_of, pg_catalog.statement_timestamp(), n.detail
+        FROM pg_temp.engage_alert_new AS n
         RETURNING a.alert_id
-    )
-    SELECT count(pg_catalog.pg_notify('engage_alert',
-                 pg_catalog.jsonb_build_object('alert_id', c.alert_id, 'change', c.change)::text))
-    INTO changed
-    FROM (SELECT f.alert_id, 'fired' AS change FROM fired AS f
-          UNION ALL
-          SELECT c.alert_id, 'cleared' FROM cleared AS c) AS c;
+    LOOP
+        PERFORM pg_catalog.pg_notify('engage_alert',
+                    pg_catalog.jsonb_build_object('alert_id', changed, 'change', 'fired')::text);
+    END LOOP;
 END
 $$;
 COMMENT ON PROCEDURE @extschema@.refresh_alerts() IS
@@ -2709,21 +2745,212 @@ $$;
 COMMENT ON FUNCTION @extschema@.local_shards(regclass) IS
 'Every relation on this node that holds rows of rel: rel itself on one server; on a Citus node, its shards or copy placed there (none for a distributed table on the coordinator).';
 
+-- The rows of rel this node reads, as SQL to put in a FROM clause: the table
+-- itself on one server and on the coordinator (which keeps no shards, and
+-- asks the workers), the local copy of a reference table, and on a worker
+-- the shards kept there.
+CREATE FUNCTION @extschema@.node_rows(rel regclass)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    shards text;
+BEGIN
+    SELECT pg_catalog.string_agg('SELECT * FROM ' || s::text, ' UNION ALL ')
+    INTO shards
+    FROM @extschema@.local_shards(rel) AS s;
+    RETURN CASE WHEN shards IS NULL THEN rel::text
+                WHEN shards = 'SELECT * FROM ' || rel::text THEN shards
+                ELSE '(' || shards || ')' END;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.node_rows(regclass) IS
+'The rows of rel this node reads, as SQL for a FROM clause: rel on one server and on a Citus coordinator, the local copy of a reference table, on a Citus worker the union of the shards kept there.';
+
+-- The access rules of engage.visible_students, engage.consenting_students
+-- and engage.mark_students, on a Citus node: the same rules, read where the
+-- node keeps the rows.  A policy of a distributed table runs on the worker
+-- that keeps the row, where the student's consent is; the directory
+-- (students, staff, tutoring) and the calendars are on every node.
+CREATE FUNCTION @extschema@.node_students_compute(kind text)
+RETURNS text[]
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    today    date := @extschema@.today();
+    student  regclass := @extschema@.here('@extschema@.student');
+    years    regclass := @extschema@.here('@extschema@.academic_year');
+    viewer   text;
+    visible  text[];
+    exams    boolean;
+    result   text[];
+BEGIN
+    IF kind IS NULL OR kind NOT IN ('visible', 'consenting', 'marks') THEN
+        RAISE EXCEPTION 'no rule named %', coalesce(kind, 'NULL')
+            USING ERRCODE = '22023', HINT = 'The rules are visible, consenting and marks.';
+    END IF;
+    -- as engage.viewer
+    IF @extschema@.session_is_app() THEN
+        viewer := @extschema@.app_viewer();
+    ELSE
+        EXECUTE pg_catalog.format(
+            'SELECT coalesce((SELECT s.student_id FROM %s AS s WHERE s.login_role = session_user),
+                             (SELECT f.staff_id FROM %s AS f WHERE f.login_role = session_user))',
+            student, @extschema@.here('@extschema@.staff'))
+            INTO viewer;
+    END IF;
+    -- as engage.visible_students
+    EXECUTE pg_catalog.format(
+        'SELECT coalesce(pg_catalog.array_agg(DISTINCT x.student_id), ''{}'')
+         FROM (SELECT s.student_id FROM %s AS s WHERE s.student_id = $1
+               UNION ALL
+               SELECT t.student_id FROM %s AS t
+               WHERE t.tutor_id = $1 AND t.valid_from <= $2
+                 AND (t.valid_to IS NULL OR t.valid_to > $2)) AS x',
+        student, @extschema@.here('@extschema@.tutoring'))
+        INTO visible USING viewer, today;
+    IF kind = 'visible' THEN
+        RETURN visible;
+    END IF;
+    -- as engage.mark_students: nobody's marks during an exam period
+    IF kind = 'marks' THEN
+        EXECUTE pg_catalog.format('SELECT EXISTS (SELECT FROM %s AS e WHERE $1 BETWEEN e.starts AND e.ends)',
+                                  @extschema@.here('@extschema@.exam_period'))
+            INTO exams USING today;
+        IF exams THEN
+            RETURN '{}';
+        END IF;
+    END IF;
+    -- as engage.consenting_students, over engage.consent_latest
+    EXECUTE pg_catalog.format(
+        'SELECT coalesce(pg_catalog.array_agg(l.student_id), ''{}'')
+         FROM (SELECT DISTINCT ON (c.student_id) c.student_id, c.granted FROM %s AS c
+               WHERE c.student_id = ANY ($1)
+                 AND c.academic_year = (SELECT y.label FROM %s AS y WHERE $2 BETWEEN y.starts AND y.ends)
+               ORDER BY c.student_id, c.consent_id DESC) AS l
+         WHERE l.granted',
+        @extschema@.node_rows('@extschema@.consent'), years)
+        INTO result USING visible, today;
+    RETURN result;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.node_students_compute(text) IS
+'The students the viewer may see (kind visible), with consent in force (consenting), or whose marks they may see (marks), by the rules of engage.visible_students, engage.consenting_students and engage.mark_students, read where this node keeps the rows. Called by engage.node_students.';
+
+CREATE FUNCTION @extschema@.node_students(kind text)
+RETURNS text[]
+AS 'MODULE_PATHNAME', 'engage_node_students'
+LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@.node_students(text) IS
+'On a Citus cluster, what the policies call: engage.node_students_compute(kind), worked out once per query and kept for its rows.';
+
+-- Whether engage.distribute has run in this database.
+CREATE FUNCTION @extschema@.distributed()
+RETURNS boolean
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- (two tests: the second names a catalogue only Citus has)
+    IF pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
+        RETURN false;
+    END IF;
+    RETURN EXISTS (SELECT FROM pg_catalog.pg_dist_partition AS p
+                   WHERE p.logicalrelid = '@extschema@.daily_engagement'::regclass);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.distributed() IS
+'Whether engage''s tables are distributed over a Citus cluster (engage.distribute has run in this database).';
+
+-- engage.refresh's computation on a Citus cluster: one INSERT ... SELECT
+-- grouped by student, which Citus runs on every shard, each worker reading
+-- and writing only the students it keeps (the tables are co-located by
+-- student_id).  The same rows as engage.refresh writes on one server, from
+-- the raw events of the days and of the six before them.  students limits it
+-- to those students (NULL: everyone with consent).  Returns the rows written.
+CREATE FUNCTION @extschema@.refresh_on_workers(first_day date, last_day date, students text[])
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r       record := @extschema@.profile_range(first_day, last_day);
+    written bigint;
+BEGIN
+    INSERT INTO @extschema@.daily_engagement
+        (student_id, module_code, day, ele_minutes, app_choices, career_events, score,
+         ele_minutes_7d, app_choices_7d, career_events_7d)
+    -- the kernel's rows come out of the grouped query (Citus pushes a
+    -- set-returning function in the select list down, not a LATERAL one)
+    SELECT g.student_id, (g.p).module_code, (g.p).day, (g.p).ele_minutes, (g.p).app_choices,
+           (g.p).career_events, (g.p).score, (g.p).ele_minutes_7d, (g.p).app_choices_7d,
+           (g.p).career_events_7d
+    FROM (
+        SELECT f.student_id,
+               pg_catalog.unnest(@extschema@.daily_profile(f.kind, f.ts, f.module_code, f.day, f.until,
+                                                           f.x, f.y, f.z, first_day, last_day)) AS p
+        FROM (
+            SELECT cl.student_id, 'w'::"char" AS kind, NULL::timestamptz AS ts, NULL::text AS module_code,
+                   greatest(y.starts, sc.valid_from) AS day, least(y.ends, sc.valid_to - 1) AS until,
+                   cf.ele AS x, cf.app AS y, cf.events AS z
+            FROM @extschema@.consent_latest AS cl
+            JOIN @extschema@.academic_year AS y ON y.label = cl.academic_year
+            JOIN @extschema@.college_spans AS sc
+              ON sc.student_id = cl.student_id AND sc.valid_from <= y.ends
+             AND (sc.valid_to IS NULL OR sc.valid_to > y.starts)
+            JOIN @extschema@.coefficients AS cf
+              ON cf.college = sc.college AND cf.academic_year = cl.academic_year
+            WHERE cl.granted AND y.starts <= last_day AND y.ends >= r.first_day
+              AND (students IS NULL OR cl.student_id = ANY (students))
+            UNION ALL
+            SELECT en.student_id, 'm', NULL, en.module_code, y.starts, y.ends, NULL, NULL, NULL
+            FROM @extschema@.enrolment AS en
+            JOIN @extschema@.academic_year AS y ON y.label = en.academic_year
+            WHERE y.starts <= last_day AND y.ends >= r.first_day
+              AND (students IS NULL OR en.student_id = ANY (students))
+            UNION ALL
+            SELECT ev.student_id, 'v', ev.ts, ev.module_code, NULL, NULL, NULL, NULL, NULL
+            FROM @extschema@.ele_event AS ev
+            WHERE ev.ts >= r.from_ts AND ev.ts < r.to_ts
+              AND (students IS NULL OR ev.student_id = ANY (students))
+            UNION ALL
+            SELECT ap.student_id, 'a', ap.ts, NULL, NULL, NULL, NULL, NULL, NULL
+            FROM @extschema@.app_event AS ap
+            WHERE ap.ts >= r.from_ts AND ap.ts < r.to_ts
+              AND (students IS NULL OR ap.student_id = ANY (students))
+            UNION ALL
+            SELECT ce.student_id, 'c', NULL, NULL, ce.event_day, NULL, NULL, NULL, NULL
+            FROM @extschema@.career_event AS ce
+            WHERE ce.attended AND ce.event_day BETWEEN r.first_day AND last_day
+              AND (students IS NULL OR ce.student_id = ANY (students))
+        ) AS f
+        GROUP BY f.student_id
+    ) AS g;
+    GET DIAGNOSTICS written = ROW_COUNT;
+    RETURN written;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.refresh_on_workers(date, date, text[]) IS
+'Called by engage.refresh on a Citus cluster: computes and writes the days first_day to last_day of every consenting student (or of the students given), each worker those it keeps, from the raw events. Returns the rows written.';
+
 CREATE PROCEDURE @extschema@.distribute()
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     -- Reference tables, in the order their foreign keys need.  The directory
-    -- of people (student, staff, and the colleges students were in) is one:
-    -- an id and a login role must name one person across students and
-    -- staff, which the identity check reads on whichever node a row is
-    -- written, and the unique key on login_role needs the whole table.
+    -- of people (students, staff, who tutors whom, the colleges students were
+    -- in) is one: an id and a login role must name one person across
+    -- students and staff, which the identity check reads on whichever node
+    -- a row is written, the unique key on login_role needs the whole table,
+    -- and the access rules read who may see whom on every node.
     reference_tables text[] := ARRAY['college', 'academic_year', 'mark_band', 'exam_period', 'module',
-                                     'staff', 'student', 'student_college', 'coefficients',
+                                     'staff', 'student', 'student_college', 'tutoring', 'coefficients',
                                      'cohort_week', 'model_fit'];
     -- co-located with the first
-    distributed_tables text[] := ARRAY['tutoring', 'consent', 'enrolment',
+    distributed_tables text[] := ARRAY['consent', 'enrolment',
                                        'ele_event', 'app_event', 'career_event', 'attendance',
                                        'assessment_mark', 'employability', 'meeting_note',
                                        'meeting_note_removal', 'note_removal_request',
@@ -2735,6 +2962,7 @@ DECLARE
     t text;
     k text[];
     p record;
+    rule text;
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_extension AS e WHERE e.extname = 'citus') THEN
         RAISE EXCEPTION 'engage.distribute needs Citus in this database'
@@ -2758,13 +2986,32 @@ BEGIN
     EXECUTE pg_catalog.format('ALTER DATABASE %I SET citus.propagate_set_commands = %L',
                               pg_catalog.current_database(), 'local');
 
-    -- Citus refuses subqueries in the policies of distributed tables: each
-    -- (SELECT engage.f()) becomes the call itself.
+    -- Citus refuses subqueries in the policies of distributed tables, and a
+    -- policy runs where the row is: each (SELECT engage.visible_students())
+    -- and the like becomes engage.node_students('visible'), the same rule
+    -- read where the node keeps the rows, once per query.
     FOR p IN SELECT pl.policyname, pl.tablename, pl.qual FROM pg_catalog.pg_policies AS pl
              WHERE pl.schemaname = '@extschema@' AND pl.qual ~ 'SELECT' LOOP
-        EXECUTE pg_catalog.format('ALTER POLICY %I ON @extschema@.%I USING (%s)', p.policyname, p.tablename,
-            pg_catalog.regexp_replace(p.qual, '\(\s*SELECT (@extschema@\.\w+\(\)) AS \w+\)', '\1', 'g'));
+        rule := p.qual;
+        FOREACH k SLICE 1 IN ARRAY ARRAY[['visible_students', 'visible'], ['consenting_students', 'consenting'],
+                                         ['mark_students', 'marks']] LOOP
+            rule := pg_catalog.regexp_replace(rule, '\(\s*SELECT @extschema@\.' || k[1] || '\(\) AS \w+\)',
+                                              pg_catalog.format('@extschema@.node_students(%L)', k[2]), 'g');
+        END LOOP;
+        IF rule ~ 'SELECT' THEN
+            RAISE EXCEPTION 'policy % on % has a subquery engage.distribute cannot rewrite', p.policyname, p.tablename
+                USING ERRCODE = 'XX000';
+        END IF;
+        EXECUTE pg_catalog.format('ALTER POLICY %I ON @extschema@.%I USING (%s)', p.policyname, p.tablename, rule);
     END LOOP;
+    -- Citus connects to the workers as the role running a query, and
+    -- engage's owner's-rights functions run as engage_owner: it must be able
+    -- to log in, from the other nodes only (docs/scaling.md).
+    ALTER ROLE engage_owner LOGIN;
+    -- Citus checks the privileges on a view's tables as the reader, not as
+    -- the view's owner: analysts read the published cohort figures of
+    -- engage.cohort_engagement from the table itself.
+    GRANT SELECT ON @extschema@.cohort_week TO engage_analyst;
 
     -- The rows are copied with the tables' triggers off: they were checked
     -- and marked when they were written.
@@ -2787,7 +3034,15 @@ BEGIN
 END
 $$;
 COMMENT ON PROCEDURE @extschema@.distribute() IS
-'On a Citus coordinator with workers added: turns this database''s engage into the distributed layout, the catalogues and engage.student as reference tables and every table of personal data distributed by student_id in one co-location group, with its rows. Run once, as a superuser, after loading; see docs/scaling.md.';
-REVOKE ALL ON FUNCTION @extschema@.here(regclass, text), @extschema@.local_shards(regclass) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.here(regclass, text), @extschema@.local_shards(regclass) TO PUBLIC;
+'On a Citus coordinator with workers added: turns this database''s engage into the distributed layout, the catalogues and the directory of people as reference tables and every table of personal data distributed by student_id in one co-location group, with its rows. Run once, as a superuser, after loading; see docs/scaling.md.';
+REVOKE ALL ON FUNCTION @extschema@.here(regclass, text), @extschema@.local_shards(regclass),
+                       @extschema@.node_rows(regclass), @extschema@.node_students(text),
+                       @extschema@.node_students_compute(text), @extschema@.distributed() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.here(regclass, text), @extschema@.local_shards(regclass),
+                          @extschema@.node_rows(regclass), @extschema@.distributed() TO PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.refresh_on_workers(date, date, text[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.refresh_on_workers(date, date, text[]) TO engage_loader;
+GRANT EXECUTE ON FUNCTION @extschema@.node_students(text), @extschema@.node_students_compute(text)
+    TO engage_app, engage_tutor, engage_student;
+ALTER FUNCTION @extschema@.node_students_compute(text) OWNER TO engage_owner;
 REVOKE ALL ON PROCEDURE @extschema@.distribute() FROM PUBLIC;

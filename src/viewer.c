@@ -17,10 +17,13 @@
 
 #include "catalog/namespace.h"
 #include "catalog/pg_authid.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/lsyscache.h"
 #include "utils/rls.h"
 
@@ -77,6 +80,58 @@ Datum
 engage_session_is_app(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_BOOL(ViewerSessionIsApp());
+}
+
+/*
+ * engage.node_students(kind): the policies' set of students on a Citus node,
+ * worked out once per query.  A policy of a distributed table may not hold
+ * a subquery, so it calls this per row; the first call of each expression
+ * asks engage.node_students_compute (PL/pgSQL, the owner's rights) and keeps
+ * the array for the rest of the query, in the expression's own memory.
+ */
+typedef struct NodeStudents
+{
+	text	   *kind;
+	Datum		students;
+} NodeStudents;
+
+PG_FUNCTION_INFO_V1(engage_node_students);
+Datum
+engage_node_students(PG_FUNCTION_ARGS)
+{
+	text	   *kind = PG_GETARG_TEXT_PP(0);
+	NodeStudents *cache = (NodeStudents *) fcinfo->flinfo->fn_extra;
+
+	if (cache == NULL || VARSIZE_ANY_EXHDR(cache->kind) != VARSIZE_ANY_EXHDR(kind) ||
+		memcmp(VARDATA_ANY(cache->kind), VARDATA_ANY(kind), VARSIZE_ANY_EXHDR(kind)) != 0)
+	{
+		char	   *schema = get_namespace_name(get_func_namespace(fcinfo->flinfo->fn_oid));
+		char	   *query = psprintf("SELECT %s.node_students_compute($1)", quote_identifier(schema));
+		Oid			argtypes[1] = {TEXTOID};
+		Datum		args[1] = {PointerGetDatum(kind)};
+		MemoryContext old;
+		Datum		students;
+		bool		isnull;
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		if (SPI_execute_with_args(query, 1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT ||
+			SPI_processed != 1)
+			elog(ERROR, "engage.node_students_compute returned no row");
+		students = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+		if (cache == NULL)
+			cache = (NodeStudents *) palloc0(sizeof(NodeStudents));
+		cache->kind = (text *) PG_DETOAST_DATUM_COPY(PointerGetDatum(kind));
+		/* NULL (nobody asking) is no student */
+		cache->students = isnull ? (Datum) 0 : datumCopy(students, false, -1);
+		MemoryContextSwitchTo(old);
+		fcinfo->flinfo->fn_extra = cache;
+		SPI_finish();
+	}
+	if (cache->students == (Datum) 0)
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(datumCopy(cache->students, false, -1));
 }
 
 /*

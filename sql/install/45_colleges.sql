@@ -94,12 +94,10 @@ CREATE TRIGGER student_college_no_overlap AFTER INSERT OR UPDATE ON @extschema@.
 -- and engage.student's college from -infinity for those who never did.
 CREATE VIEW @extschema@.college_spans
 WITH (security_invoker = true) AS
-SELECT sc.student_id, sc.college, sc.valid_from, sc.valid_to
-FROM @extschema@.student_college AS sc
-UNION ALL
-SELECT s.student_id, s.college, '-infinity'::date, NULL::date
+SELECT s.student_id, coalesce(sc.college, s.college) AS college,
+       coalesce(sc.valid_from, '-infinity'::date) AS valid_from, sc.valid_to
 FROM @extschema@.student AS s
-WHERE NOT EXISTS (SELECT FROM @extschema@.student_college AS sc WHERE sc.student_id = s.student_id);
+LEFT JOIN @extschema@.student_college AS sc ON sc.student_id = s.student_id;
 
 COMMENT ON VIEW @extschema@.college_spans IS
 'The college of every student over time: the spans of engage.student_college for students who changed college, and the college in engage.student from -infinity for those who never did. The refresh takes a day''s weights from the span covering it.';

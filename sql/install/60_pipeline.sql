@@ -145,10 +145,9 @@ DECLARE
         WHEN TG_ARGV[0] = 'coefficients' THEN pg_catalog.format(
             'SELECT sc.student_id, greatest(y.starts, sc.valid_from) AS day FROM changed AS c
              JOIN %1$s AS y ON y.label = c.academic_year
-             JOIN (SELECT r.student_id, r.college, r.valid_from, r.valid_to FROM %2$s AS r
-                   UNION ALL
-                   SELECT s.student_id, s.college, ''-infinity''::date, NULL::date FROM %3$s AS s
-                   WHERE NOT EXISTS (SELECT FROM %2$s AS r WHERE r.student_id = s.student_id)) AS sc
+             JOIN (SELECT s.student_id, coalesce(r.college, s.college) AS college,
+                          coalesce(r.valid_from, ''-infinity''::date) AS valid_from, r.valid_to
+                   FROM %3$s AS s LEFT JOIN %2$s AS r ON r.student_id = s.student_id) AS sc
                ON sc.college = c.college AND sc.valid_from <= y.ends
               AND (sc.valid_to IS NULL OR sc.valid_to > y.starts)',
             years, @extschema@.here('@extschema@.student_college'), @extschema@.here('@extschema@.student'))
@@ -267,6 +266,11 @@ BEGIN
 
     -- Readers keep reading; a second refresh waits for this one.
     LOCK TABLE @extschema@.daily_engagement IN EXCLUSIVE MODE;
+    -- On a Citus cluster, one connection per worker for the run: a shard
+    -- the run changed is read back over the connection that changed it.
+    IF @extschema@.distributed() THEN
+        PERFORM pg_catalog.set_config('citus.multi_shard_modify_mode', 'sequential', true);
+    END IF;
 
     SELECT d::date AS day INTO missing
     FROM pg_catalog.generate_series(from_day, to_day, interval '1 day') AS d
@@ -319,168 +323,182 @@ BEGIN
     USING ROWS FROM (pg_catalog.unnest(stale_ids), pg_catalog.unnest(stale_from)) AS c(student_id, first_day)
     WHERE de.student_id = c.student_id AND de.day >= c.first_day AND de.day < from_day;
 
-    -- The days before from_day that its windows reach were stored by earlier
-    -- runs.  Where they lie in from_day's academic year (a module's minutes
-    -- are stored only on the days of its enrolment), they stand in for their
-    -- raw events, for each student whose stored days are all there and none
-    -- is marked stale: a nightly run reads one day of page views.  They are
-    -- read in one pass into a temporary table indexed by student: read per
-    -- student from daily_engagement, the table this run writes, a plan made
-    -- while it was empty would scan all of it once per student.
-    lookback := (@extschema@.profile_range(from_day, from_day)).first_day;
-    stored_back := EXISTS (SELECT FROM @extschema@.academic_year AS y
-                           WHERE lookback >= y.starts AND from_day <= y.ends);
-    from_midnight := @extschema@.local_midnight(from_day);
-    IF pg_catalog.to_regclass('pg_temp.engage_refresh_lookback') IS NOT NULL THEN
-        DROP TABLE pg_temp.engage_refresh_lookback;
+    -- On a Citus cluster each worker computes the students it keeps, from
+    -- their raw events, and the students marked stale from their first
+    -- changed day (engage.refresh_on_workers).
+    IF @extschema@.distributed() THEN
+        written := @extschema@.refresh_on_workers(from_day, to_day, NULL);
+        FOR missing IN
+            SELECT c.first_day, pg_catalog.array_agg(c.student_id) AS students
+            FROM ROWS FROM (pg_catalog.unnest(stale_ids), pg_catalog.unnest(stale_from)) AS c(student_id, first_day)
+            WHERE c.first_day < from_day GROUP BY 1
+        LOOP
+            written := written + @extschema@.refresh_on_workers(missing.first_day, from_day - 1, missing.students);
+        END LOOP;
+    ELSE
+        -- The days before from_day that its windows reach were stored by earlier
+        -- runs.  Where they lie in from_day's academic year (a module's minutes
+        -- are stored only on the days of its enrolment), they stand in for their
+        -- raw events, for each student whose stored days are all there and none
+        -- is marked stale: a nightly run reads one day of page views.  They are
+        -- read in one pass into a temporary table indexed by student: read per
+        -- student from daily_engagement, the table this run writes, a plan made
+        -- while it was empty would scan all of it once per student.
+        lookback := (@extschema@.profile_range(from_day, from_day)).first_day;
+        stored_back := EXISTS (SELECT FROM @extschema@.academic_year AS y
+                               WHERE lookback >= y.starts AND from_day <= y.ends);
+        from_midnight := @extschema@.local_midnight(from_day);
+        IF pg_catalog.to_regclass('pg_temp.engage_refresh_lookback') IS NOT NULL THEN
+            DROP TABLE pg_temp.engage_refresh_lookback;
+        END IF;
+        CREATE TEMP TABLE engage_refresh_lookback ON COMMIT DROP AS
+        SELECT de.student_id, de.module_code, de.day, de.ele_minutes, de.app_choices, de.career_events
+        FROM (SELECT d.*, pg_catalog.count(*) FILTER (WHERE d.module_code IS NULL)
+                              OVER (PARTITION BY d.student_id) AS days_stored
+              FROM @extschema@.daily_engagement AS d
+              WHERE stored_back AND d.day >= lookback AND d.day < from_day) AS de
+        WHERE de.days_stored = from_day - lookback
+          AND NOT de.student_id = ANY (stale_ids)
+          AND NOT EXISTS (SELECT FROM @extschema@.refresh_stale AS rs WHERE rs.student_id = de.student_id);
+        CREATE INDEX ON pg_temp.engage_refresh_lookback (student_id);
+        ANALYZE pg_temp.engage_refresh_lookback;
+
+        -- Each consenting student's streams go through engage.daily_profile
+        -- once; SQL only feeds and stores.  One statement for the whole range,
+        -- so that every row is computed from one snapshot of the sources.
+        --
+        -- A run of up to a week (a nightly run, or one catching up a few missed
+        -- nights) reads the range's events of the students whose look-back days
+        -- are stored in bulk, grouped by student: one scan of each source
+        -- instead of ten index probes per student.  It holds those students'
+        -- streams of the range at once, so longer runs, and the students whose
+        -- days are computed from their raw events, are read student by student
+        -- through the indexes that lead with student_id (the kernel then holds
+        -- one student's streams at a time, and memory does not grow with the
+        -- range).
+        bulk := to_day - from_day < 7 AND EXISTS (SELECT FROM pg_temp.engage_refresh_lookback);
+        bulk_to_ts := (@extschema@.profile_range(from_day, to_day)).to_ts;
+        INSERT INTO @extschema@.daily_engagement
+            (student_id, module_code, day, ele_minutes, app_choices, career_events, score,
+             ele_minutes_7d, app_choices_7d, career_events_7d)
+        SELECT g.student_id, p.module_code, p.day, p.ele_minutes, p.app_choices, p.career_events,
+               p.score, p.ele_minutes_7d, p.app_choices_7d, p.career_events_7d
+        FROM (
+            SELECT f.student_id,
+                   @extschema@.daily_profile(f.kind, f.ts, f.module_code, f.day, f.until,
+                                             f.x, f.y, f.z, from_day, to_day) AS days
+            FROM (
+                SELECT cl.student_id, 'w'::"char" AS kind, NULL::timestamptz AS ts, NULL::text AS module_code,
+                       greatest(y.starts, sc.valid_from) AS day, least(y.ends, sc.valid_to - 1) AS until,
+                       cf.ele AS x, cf.app AS y, cf.events AS z
+                FROM @extschema@.consent_latest AS cl
+                JOIN @extschema@.academic_year AS y ON y.label = cl.academic_year
+                JOIN @extschema@.college_spans AS sc
+                  ON sc.student_id = cl.student_id AND sc.valid_from <= y.ends
+                 AND (sc.valid_to IS NULL OR sc.valid_to > y.starts)
+                JOIN @extschema@.coefficients AS cf
+                  ON cf.college = sc.college AND cf.academic_year = cl.academic_year
+                WHERE bulk AND cl.granted AND y.starts <= to_day AND y.ends >= lookback
+                UNION ALL
+                SELECT en.student_id, 'm', NULL, en.module_code, y.starts, y.ends, NULL, NULL, NULL
+                FROM @extschema@.enrolment AS en
+                JOIN @extschema@.academic_year AS y ON y.label = en.academic_year
+                WHERE bulk AND y.starts <= to_day AND y.ends >= lookback
+                UNION ALL
+                SELECT ev.student_id, 'v', ev.ts, ev.module_code, NULL, NULL, NULL, NULL, NULL
+                FROM @extschema@.ele_event AS ev
+                WHERE bulk AND ev.ts >= from_midnight AND ev.ts < bulk_to_ts
+                UNION ALL
+                SELECT ap.student_id, 'a', ap.ts, NULL, NULL, NULL, NULL, NULL, NULL
+                FROM @extschema@.app_event AS ap
+                WHERE bulk AND ap.ts >= from_midnight AND ap.ts < bulk_to_ts
+                UNION ALL
+                SELECT ce.student_id, 'c', NULL, NULL, ce.event_day, NULL, NULL, NULL, NULL
+                FROM @extschema@.career_event AS ce
+                WHERE bulk AND ce.attended AND ce.event_day BETWEEN from_day AND to_day
+                UNION ALL
+                SELECT lb.student_id, 's', NULL, lb.module_code, lb.day, NULL, lb.ele_minutes, lb.app_choices, lb.career_events
+                FROM pg_temp.engage_refresh_lookback AS lb
+                WHERE bulk
+            ) AS f
+            WHERE f.student_id IN (SELECT lb.student_id FROM pg_temp.engage_refresh_lookback AS lb)
+            GROUP BY f.student_id
+        ) AS g
+        CROSS JOIN LATERAL pg_catalog.unnest(g.days) AS p
+        WHERE EXISTS (SELECT FROM @extschema@.consent_latest AS cl
+                      JOIN @extschema@.academic_year AS y ON y.label = cl.academic_year
+                      WHERE cl.student_id = g.student_id AND cl.granted
+                        AND y.starts <= to_day AND y.ends >= from_day)
+        UNION ALL
+        SELECT st.student_id, p.module_code, p.day, p.ele_minutes, p.app_choices, p.career_events,
+               p.score, p.ele_minutes_7d, p.app_choices_7d, p.career_events_7d
+        FROM @extschema@.student AS st
+        -- each student's first day: from_day, or an earlier changed day
+        LEFT JOIN ROWS FROM (pg_catalog.unnest(stale_ids), pg_catalog.unnest(stale_from)) AS c(student_id, first_day)
+               ON c.student_id = st.student_id
+        CROSS JOIN LATERAL (SELECT least(c.first_day, from_day) AS first_day) AS span
+        CROSS JOIN LATERAL @extschema@.profile_range(span.first_day, to_day) AS r
+        CROSS JOIN LATERAL (
+            SELECT EXISTS (SELECT FROM pg_temp.engage_refresh_lookback AS lb WHERE lb.student_id = st.student_id) AS stored
+        ) AS s
+        -- where the raw events start: at the window's first day, or at from_day
+        -- where the stored days stand in for the days before it
+        CROSS JOIN LATERAL (
+            SELECT CASE WHEN s.stored THEN from_midnight ELSE r.from_ts END AS from_ts,
+                   CASE WHEN s.stored THEN from_day ELSE r.first_day END AS first_day
+        ) AS raw
+        CROSS JOIN LATERAL (
+            SELECT @extschema@.daily_profile(f.kind, f.ts, f.module_code, f.day, f.until,
+                                             f.x, f.y, f.z, span.first_day, to_day) AS days
+            FROM (
+                -- consent per academic year, cut by the college the student
+                -- was in, with that college's weights for the year
+                SELECT 'w'::"char" AS kind, NULL::timestamptz AS ts, NULL::text AS module_code,
+                       greatest(y.starts, sc.valid_from) AS day, least(y.ends, sc.valid_to - 1) AS until,
+                       cf.ele AS x, cf.app AS y, cf.events AS z
+                FROM @extschema@.consent_latest AS cl
+                JOIN @extschema@.academic_year AS y ON y.label = cl.academic_year
+                JOIN @extschema@.college_spans AS sc
+                  ON sc.student_id = cl.student_id AND sc.valid_from <= y.ends
+                 AND (sc.valid_to IS NULL OR sc.valid_to > y.starts)
+                JOIN @extschema@.coefficients AS cf
+                  ON cf.college = sc.college AND cf.academic_year = cl.academic_year
+                WHERE cl.student_id = st.student_id AND cl.granted
+                  AND y.starts <= to_day AND y.ends >= r.first_day
+                UNION ALL
+                SELECT 'm', NULL, en.module_code, y.starts, y.ends, NULL, NULL, NULL
+                FROM @extschema@.enrolment AS en
+                JOIN @extschema@.academic_year AS y ON y.label = en.academic_year
+                WHERE en.student_id = st.student_id
+                  AND y.starts <= to_day AND y.ends >= r.first_day
+                UNION ALL
+                SELECT 'v', ev.ts, ev.module_code, NULL, NULL, NULL, NULL, NULL
+                FROM @extschema@.ele_event AS ev
+                WHERE ev.student_id = st.student_id AND ev.ts >= raw.from_ts AND ev.ts < r.to_ts
+                UNION ALL
+                SELECT 'a', ap.ts, NULL, NULL, NULL, NULL, NULL, NULL
+                FROM @extschema@.app_event AS ap
+                WHERE ap.student_id = st.student_id AND ap.ts >= raw.from_ts AND ap.ts < r.to_ts
+                UNION ALL
+                SELECT 'c', NULL, NULL, ce.event_day, NULL, NULL, NULL, NULL
+                FROM @extschema@.career_event AS ce
+                WHERE ce.student_id = st.student_id AND ce.attended
+                  AND ce.event_day BETWEEN raw.first_day AND to_day
+                UNION ALL
+                SELECT 's', NULL, lb.module_code, lb.day, NULL, lb.ele_minutes, lb.app_choices, lb.career_events
+                FROM pg_temp.engage_refresh_lookback AS lb
+                WHERE lb.student_id = st.student_id
+            ) AS f
+        ) AS k
+        CROSS JOIN LATERAL pg_catalog.unnest(k.days) AS p
+        WHERE NOT (bulk AND s.stored)
+          AND EXISTS (SELECT FROM @extschema@.consent_latest AS cl
+                      JOIN @extschema@.academic_year AS y ON y.label = cl.academic_year
+                      WHERE cl.student_id = st.student_id AND cl.granted
+                        AND y.starts <= to_day AND y.ends >= span.first_day);
+
+        GET DIAGNOSTICS written = ROW_COUNT;
     END IF;
-    CREATE TEMP TABLE engage_refresh_lookback ON COMMIT DROP AS
-    SELECT de.student_id, de.module_code, de.day, de.ele_minutes, de.app_choices, de.career_events
-    FROM (SELECT d.*, pg_catalog.count(*) FILTER (WHERE d.module_code IS NULL)
-                          OVER (PARTITION BY d.student_id) AS days_stored
-          FROM @extschema@.daily_engagement AS d
-          WHERE stored_back AND d.day >= lookback AND d.day < from_day) AS de
-    WHERE de.days_stored = from_day - lookback
-      AND NOT de.student_id = ANY (stale_ids)
-      AND NOT EXISTS (SELECT FROM @extschema@.refresh_stale AS rs WHERE rs.student_id = de.student_id);
-    CREATE INDEX ON pg_temp.engage_refresh_lookback (student_id);
-    ANALYZE pg_temp.engage_refresh_lookback;
-
-    -- Each consenting student's streams go through engage.daily_profile
-    -- once; SQL only feeds and stores.  One statement for the whole range,
-    -- so that every row is computed from one snapshot of the sources.
-    --
-    -- A run of up to a week (a nightly run, or one catching up a few missed
-    -- nights) reads the range's events of the students whose look-back days
-    -- are stored in bulk, grouped by student: one scan of each source
-    -- instead of ten index probes per student.  It holds those students'
-    -- streams of the range at once, so longer runs, and the students whose
-    -- days are computed from their raw events, are read student by student
-    -- through the indexes that lead with student_id (the kernel then holds
-    -- one student's streams at a time, and memory does not grow with the
-    -- range).
-    bulk := to_day - from_day < 7 AND EXISTS (SELECT FROM pg_temp.engage_refresh_lookback);
-    bulk_to_ts := (@extschema@.profile_range(from_day, to_day)).to_ts;
-    INSERT INTO @extschema@.daily_engagement
-        (student_id, module_code, day, ele_minutes, app_choices, career_events, score,
-         ele_minutes_7d, app_choices_7d, career_events_7d)
-    SELECT g.student_id, p.module_code, p.day, p.ele_minutes, p.app_choices, p.career_events,
-           p.score, p.ele_minutes_7d, p.app_choices_7d, p.career_events_7d
-    FROM (
-        SELECT f.student_id,
-               @extschema@.daily_profile(f.kind, f.ts, f.module_code, f.day, f.until,
-                                         f.x, f.y, f.z, from_day, to_day) AS days
-        FROM (
-            SELECT cl.student_id, 'w'::"char" AS kind, NULL::timestamptz AS ts, NULL::text AS module_code,
-                   greatest(y.starts, sc.valid_from) AS day, least(y.ends, sc.valid_to - 1) AS until,
-                   cf.ele AS x, cf.app AS y, cf.events AS z
-            FROM @extschema@.consent_latest AS cl
-            JOIN @extschema@.academic_year AS y ON y.label = cl.academic_year
-            JOIN @extschema@.college_spans AS sc
-              ON sc.student_id = cl.student_id AND sc.valid_from <= y.ends
-             AND (sc.valid_to IS NULL OR sc.valid_to > y.starts)
-            JOIN @extschema@.coefficients AS cf
-              ON cf.college = sc.college AND cf.academic_year = cl.academic_year
-            WHERE bulk AND cl.granted AND y.starts <= to_day AND y.ends >= lookback
-            UNION ALL
-            SELECT en.student_id, 'm', NULL, en.module_code, y.starts, y.ends, NULL, NULL, NULL
-            FROM @extschema@.enrolment AS en
-            JOIN @extschema@.academic_year AS y ON y.label = en.academic_year
-            WHERE bulk AND y.starts <= to_day AND y.ends >= lookback
-            UNION ALL
-            SELECT ev.student_id, 'v', ev.ts, ev.module_code, NULL, NULL, NULL, NULL, NULL
-            FROM @extschema@.ele_event AS ev
-            WHERE bulk AND ev.ts >= from_midnight AND ev.ts < bulk_to_ts
-            UNION ALL
-            SELECT ap.student_id, 'a', ap.ts, NULL, NULL, NULL, NULL, NULL, NULL
-            FROM @extschema@.app_event AS ap
-            WHERE bulk AND ap.ts >= from_midnight AND ap.ts < bulk_to_ts
-            UNION ALL
-            SELECT ce.student_id, 'c', NULL, NULL, ce.event_day, NULL, NULL, NULL, NULL
-            FROM @extschema@.career_event AS ce
-            WHERE bulk AND ce.attended AND ce.event_day BETWEEN from_day AND to_day
-            UNION ALL
-            SELECT lb.student_id, 's', NULL, lb.module_code, lb.day, NULL, lb.ele_minutes, lb.app_choices, lb.career_events
-            FROM pg_temp.engage_refresh_lookback AS lb
-            WHERE bulk
-        ) AS f
-        WHERE f.student_id IN (SELECT lb.student_id FROM pg_temp.engage_refresh_lookback AS lb)
-        GROUP BY f.student_id
-    ) AS g
-    CROSS JOIN LATERAL pg_catalog.unnest(g.days) AS p
-    WHERE EXISTS (SELECT FROM @extschema@.consent_latest AS cl
-                  JOIN @extschema@.academic_year AS y ON y.label = cl.academic_year
-                  WHERE cl.student_id = g.student_id AND cl.granted
-                    AND y.starts <= to_day AND y.ends >= from_day)
-    UNION ALL
-    SELECT st.student_id, p.module_code, p.day, p.ele_minutes, p.app_choices, p.career_events,
-           p.score, p.ele_minutes_7d, p.app_choices_7d, p.career_events_7d
-    FROM @extschema@.student AS st
-    -- each student's first day: from_day, or an earlier changed day
-    LEFT JOIN ROWS FROM (pg_catalog.unnest(stale_ids), pg_catalog.unnest(stale_from)) AS c(student_id, first_day)
-           ON c.student_id = st.student_id
-    CROSS JOIN LATERAL (SELECT least(c.first_day, from_day) AS first_day) AS span
-    CROSS JOIN LATERAL @extschema@.profile_range(span.first_day, to_day) AS r
-    CROSS JOIN LATERAL (
-        SELECT EXISTS (SELECT FROM pg_temp.engage_refresh_lookback AS lb WHERE lb.student_id = st.student_id) AS stored
-    ) AS s
-    -- where the raw events start: at the window's first day, or at from_day
-    -- where the stored days stand in for the days before it
-    CROSS JOIN LATERAL (
-        SELECT CASE WHEN s.stored THEN from_midnight ELSE r.from_ts END AS from_ts,
-               CASE WHEN s.stored THEN from_day ELSE r.first_day END AS first_day
-    ) AS raw
-    CROSS JOIN LATERAL (
-        SELECT @extschema@.daily_profile(f.kind, f.ts, f.module_code, f.day, f.until,
-                                         f.x, f.y, f.z, span.first_day, to_day) AS days
-        FROM (
-            -- consent per academic year, cut by the college the student
-            -- was in, with that college's weights for the year
-            SELECT 'w'::"char" AS kind, NULL::timestamptz AS ts, NULL::text AS module_code,
-                   greatest(y.starts, sc.valid_from) AS day, least(y.ends, sc.valid_to - 1) AS until,
-                   cf.ele AS x, cf.app AS y, cf.events AS z
-            FROM @extschema@.consent_latest AS cl
-            JOIN @extschema@.academic_year AS y ON y.label = cl.academic_year
-            JOIN @extschema@.college_spans AS sc
-              ON sc.student_id = cl.student_id AND sc.valid_from <= y.ends
-             AND (sc.valid_to IS NULL OR sc.valid_to > y.starts)
-            JOIN @extschema@.coefficients AS cf
-              ON cf.college = sc.college AND cf.academic_year = cl.academic_year
-            WHERE cl.student_id = st.student_id AND cl.granted
-              AND y.starts <= to_day AND y.ends >= r.first_day
-            UNION ALL
-            SELECT 'm', NULL, en.module_code, y.starts, y.ends, NULL, NULL, NULL
-            FROM @extschema@.enrolment AS en
-            JOIN @extschema@.academic_year AS y ON y.label = en.academic_year
-            WHERE en.student_id = st.student_id
-              AND y.starts <= to_day AND y.ends >= r.first_day
-            UNION ALL
-            SELECT 'v', ev.ts, ev.module_code, NULL, NULL, NULL, NULL, NULL
-            FROM @extschema@.ele_event AS ev
-            WHERE ev.student_id = st.student_id AND ev.ts >= raw.from_ts AND ev.ts < r.to_ts
-            UNION ALL
-            SELECT 'a', ap.ts, NULL, NULL, NULL, NULL, NULL, NULL
-            FROM @extschema@.app_event AS ap
-            WHERE ap.student_id = st.student_id AND ap.ts >= raw.from_ts AND ap.ts < r.to_ts
-            UNION ALL
-            SELECT 'c', NULL, NULL, ce.event_day, NULL, NULL, NULL, NULL
-            FROM @extschema@.career_event AS ce
-            WHERE ce.student_id = st.student_id AND ce.attended
-              AND ce.event_day BETWEEN raw.first_day AND to_day
-            UNION ALL
-            SELECT 's', NULL, lb.module_code, lb.day, NULL, lb.ele_minutes, lb.app_choices, lb.career_events
-            FROM pg_temp.engage_refresh_lookback AS lb
-            WHERE lb.student_id = st.student_id
-        ) AS f
-    ) AS k
-    CROSS JOIN LATERAL pg_catalog.unnest(k.days) AS p
-    WHERE NOT (bulk AND s.stored)
-      AND EXISTS (SELECT FROM @extschema@.consent_latest AS cl
-                  JOIN @extschema@.academic_year AS y ON y.label = cl.academic_year
-                  WHERE cl.student_id = st.student_id AND cl.granted
-                    AND y.starts <= to_day AND y.ends >= span.first_day);
-
-    GET DIAGNOSTICS written = ROW_COUNT;
 
     -- No profiling without consent: a withdrawal removes the whole year's
     -- rows, and the cohort weeks they counted in are computed again.  Every

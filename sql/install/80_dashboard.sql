@@ -121,7 +121,7 @@ LEFT JOIN LATERAL (
     SELECT d.day, d.score,
            (SELECT p.score FROM @extschema@.daily_engagement AS p
             WHERE p.student_id = s.student_id AND p.module_code IS NULL AND p.day = d.day - 28) AS score_4wk_ago,
-           (SELECT avg(p.score) FROM @extschema@.daily_engagement AS p
+           (SELECT @extschema@.stable_avg(p.score) FROM @extschema@.daily_engagement AS p
             WHERE p.student_id = s.student_id AND p.module_code IS NULL
               AND p.day BETWEEN d.day - 28 AND d.day - 1) AS mean_4wk,
            d.ele_minutes_7d

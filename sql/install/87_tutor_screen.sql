@@ -76,10 +76,17 @@ BEGIN
       AND y.label = cl.academic_year AND a.fired_on BETWEEN y.starts AND y.ends
       AND cl.student_id = a.student_id;
 
-    -- One statement, one snapshot: what holds now is compared with what is
-    -- open (on keys a hash join can match: coalesce, not IS NOT DISTINCT
-    -- FROM); new conditions fire, open alerts whose condition is gone clear,
-    -- and each change is announced by id only (anyone connected may LISTEN).
+    -- What holds now, read in one statement (one snapshot), is compared
+    -- with what is open (on keys a hash join can match: coalesce, not IS NOT
+    -- DISTINCT FROM): open alerts whose condition is gone clear, new
+    -- conditions fire, and each change is announced by id only (anyone
+    -- connected may LISTEN).  Only the refresh writes alerts, one run at a
+    -- time, so the steps after the first see the alerts as it left them.
+    -- (Each step is a statement a Citus cluster can run.)
+    IF pg_catalog.to_regclass('pg_temp.engage_alert_holding') IS NOT NULL THEN
+        DROP TABLE pg_temp.engage_alert_holding;
+    END IF;
+    CREATE TEMP TABLE engage_alert_holding ON COMMIT DROP AS
     WITH consenting AS (
         SELECT cl.student_id FROM @extschema@.consent_latest AS cl
         JOIN @extschema@.academic_year AS y ON y.label = cl.academic_year
@@ -90,11 +97,9 @@ BEGIN
         SELECT d.student_id, 'score_drop' AS kind, NULL::text AS module_code,
                pg_catalog.jsonb_build_object('score', d.score, 'mean_4wk', w.mean_4wk) AS detail
         FROM @extschema@.daily_engagement AS d
-        CROSS JOIN LATERAL (
-            SELECT avg(p.score) AS mean_4wk FROM @extschema@.daily_engagement AS p
-            WHERE p.student_id = d.student_id AND p.module_code IS NULL
-              AND p.day BETWEEN d.day - 28 AND d.day - 1
-        ) AS w
+        JOIN (SELECT p.student_id, @extschema@.stable_avg(p.score) AS mean_4wk FROM @extschema@.daily_engagement AS p
+              WHERE p.module_code IS NULL AND p.day BETWEEN as_of - 28 AND as_of - 1
+              GROUP BY p.student_id) AS w ON w.student_id = d.student_id
         WHERE d.module_code IS NULL AND d.day = as_of
           AND d.student_id IN (SELECT c.student_id FROM consenting AS c)
           AND w.mean_4wk >= score_floor AND d.score < drop_ratio * w.mean_4wk
@@ -125,18 +130,18 @@ BEGIN
         WHERE r.n_recent >= min_sessions AND r.n_before >= min_sessions
           AND r.rate_4wk <= r.rate_before - attendance_drop
         UNION ALL
-        -- each student's last sessions, through the index on (student_id, starts_at)
-        SELECT s.student_id, 'absence_run', NULL, pg_catalog.jsonb_build_object('sessions', r.n)
-        FROM @extschema@.student AS s
-        CROSS JOIN LATERAL (
-            SELECT count(*) AS n, bool_and(l.status = 'absent') AS all_absent
-            FROM (SELECT at.status FROM @extschema@.attendance AS at
-                  WHERE at.student_id = s.student_id
-                    AND at.starts_at >= @extschema@.local_midnight(year_starts) AND at.starts_at < midnight
-                    AND at.status <> 'authorised_absence'
-                  ORDER BY at.starts_at DESC, at.session_id DESC LIMIT absence_run) AS l
-        ) AS r
-        WHERE r.n = absence_run AND r.all_absent
+        -- each student's last sessions (numbered per student, which a Citus
+        -- cluster runs on the worker that keeps the student)
+        SELECT l.student_id, 'absence_run', NULL, pg_catalog.jsonb_build_object('sessions', count(*))
+        FROM (SELECT at.student_id, at.status,
+                     pg_catalog.row_number() OVER (PARTITION BY at.student_id
+                                                   ORDER BY at.starts_at DESC, at.session_id DESC) AS k
+              FROM @extschema@.attendance AS at
+              WHERE at.starts_at >= @extschema@.local_midnight(year_starts) AND at.starts_at < midnight
+                AND at.status <> 'authorised_absence') AS l
+        WHERE l.k <= absence_run
+        GROUP BY l.student_id
+        HAVING count(*) = absence_run AND bool_and(l.status = 'absent')
         UNION ALL
         -- a module whose latest mark this academic year is a fail: the first
         -- fail fires, later fails keep it open, a pass clears it
@@ -147,28 +152,43 @@ BEGIN
               WHERE m.recorded_at >= @extschema@.local_midnight(year_starts) AND m.recorded_at < midnight
               ORDER BY m.student_id, m.module_code, m.recorded_at DESC, m.assessment) AS k
         WHERE k.mark < fail_mark
-    ), cleared AS (
+    )
+    SELECT h.student_id, h.kind, h.module_code, h.detail FROM holding AS h;
+
+    FOR changed IN
         UPDATE @extschema@.alert AS a SET cleared_at = pg_catalog.statement_timestamp()
         WHERE a.cleared_at IS NULL
-          AND NOT EXISTS (SELECT FROM holding AS h
-                          WHERE h.student_id = a.student_id AND h.kind = a.kind
-                            AND coalesce(h.module_code, '') = coalesce(a.module_code, ''))
+          AND a.alert_id = ANY (ARRAY(
+              SELECT o.alert_id FROM @extschema@.alert AS o
+              LEFT JOIN pg_temp.engage_alert_holding AS h
+                ON h.student_id = o.student_id AND h.kind = o.kind
+               AND coalesce(h.module_code, '') = coalesce(o.module_code, '')
+              WHERE o.cleared_at IS NULL AND h.student_id IS NULL))
         RETURNING a.alert_id
-    ), fired AS (
+    LOOP
+        PERFORM pg_catalog.pg_notify('engage_alert',
+                    pg_catalog.jsonb_build_object('alert_id', changed, 'change', 'cleared')::text);
+    END LOOP;
+
+    IF pg_catalog.to_regclass('pg_temp.engage_alert_new') IS NOT NULL THEN
+        DROP TABLE pg_temp.engage_alert_new;
+    END IF;
+    CREATE TEMP TABLE engage_alert_new ON COMMIT DROP AS
+    SELECT h.student_id, h.kind, h.module_code, h.detail
+    FROM pg_temp.engage_alert_holding AS h
+    LEFT JOIN @extschema@.alert AS o
+      ON o.cleared_at IS NULL AND o.student_id = h.student_id AND o.kind = h.kind
+     AND coalesce(o.module_code, '') = coalesce(h.module_code, '')
+    WHERE o.alert_id IS NULL;
+    FOR changed IN
         INSERT INTO @extschema@.alert AS a (student_id, kind, module_code, fired_on, fired_at, detail)
-        SELECT h.student_id, h.kind, h.module_code, as_of, pg_catalog.statement_timestamp(), h.detail
-        FROM holding AS h
-        WHERE NOT EXISTS (SELECT FROM @extschema@.alert AS o
-                          WHERE o.cleared_at IS NULL AND o.student_id = h.student_id AND o.kind = h.kind
-                            AND coalesce(o.module_code, '') = coalesce(h.module_code, ''))
+        SELECT n.student_id, n.kind, n.module_code, as_of, pg_catalog.statement_timestamp(), n.detail
+        FROM pg_temp.engage_alert_new AS n
         RETURNING a.alert_id
-    )
-    SELECT count(pg_catalog.pg_notify('engage_alert',
-                 pg_catalog.jsonb_build_object('alert_id', c.alert_id, 'change', c.change)::text))
-    INTO changed
-    FROM (SELECT f.alert_id, 'fired' AS change FROM fired AS f
-          UNION ALL
-          SELECT c.alert_id, 'cleared' FROM cleared AS c) AS c;
+    LOOP
+        PERFORM pg_catalog.pg_notify('engage_alert',
+                    pg_catalog.jsonb_build_object('alert_id', changed, 'change', 'fired')::text);
+    END LOOP;
 END
 $$;
 COMMENT ON PROCEDURE @extschema@.refresh_alerts() IS

@@ -81,21 +81,212 @@ $$;
 COMMENT ON FUNCTION @extschema@.local_shards(regclass) IS
 'Every relation on this node that holds rows of rel: rel itself on one server; on a Citus node, its shards or copy placed there (none for a distributed table on the coordinator).';
 
+-- The rows of rel this node reads, as SQL to put in a FROM clause: the table
+-- itself on one server and on the coordinator (which keeps no shards, and
+-- asks the workers), the local copy of a reference table, and on a worker
+-- the shards kept there.
+CREATE FUNCTION @extschema@.node_rows(rel regclass)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    shards text;
+BEGIN
+    SELECT pg_catalog.string_agg('SELECT * FROM ' || s::text, ' UNION ALL ')
+    INTO shards
+    FROM @extschema@.local_shards(rel) AS s;
+    RETURN CASE WHEN shards IS NULL THEN rel::text
+                WHEN shards = 'SELECT * FROM ' || rel::text THEN shards
+                ELSE '(' || shards || ')' END;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.node_rows(regclass) IS
+'The rows of rel this node reads, as SQL for a FROM clause: rel on one server and on a Citus coordinator, the local copy of a reference table, on a Citus worker the union of the shards kept there.';
+
+-- The access rules of engage.visible_students, engage.consenting_students
+-- and engage.mark_students, on a Citus node: the same rules, read where the
+-- node keeps the rows.  A policy of a distributed table runs on the worker
+-- that keeps the row, where the student's consent is; the directory
+-- (students, staff, tutoring) and the calendars are on every node.
+CREATE FUNCTION @extschema@.node_students_compute(kind text)
+RETURNS text[]
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    today    date := @extschema@.today();
+    student  regclass := @extschema@.here('@extschema@.student');
+    years    regclass := @extschema@.here('@extschema@.academic_year');
+    viewer   text;
+    visible  text[];
+    exams    boolean;
+    result   text[];
+BEGIN
+    IF kind IS NULL OR kind NOT IN ('visible', 'consenting', 'marks') THEN
+        RAISE EXCEPTION 'no rule named %', coalesce(kind, 'NULL')
+            USING ERRCODE = '22023', HINT = 'The rules are visible, consenting and marks.';
+    END IF;
+    -- as engage.viewer
+    IF @extschema@.session_is_app() THEN
+        viewer := @extschema@.app_viewer();
+    ELSE
+        EXECUTE pg_catalog.format(
+            'SELECT coalesce((SELECT s.student_id FROM %s AS s WHERE s.login_role = session_user),
+                             (SELECT f.staff_id FROM %s AS f WHERE f.login_role = session_user))',
+            student, @extschema@.here('@extschema@.staff'))
+            INTO viewer;
+    END IF;
+    -- as engage.visible_students
+    EXECUTE pg_catalog.format(
+        'SELECT coalesce(pg_catalog.array_agg(DISTINCT x.student_id), ''{}'')
+         FROM (SELECT s.student_id FROM %s AS s WHERE s.student_id = $1
+               UNION ALL
+               SELECT t.student_id FROM %s AS t
+               WHERE t.tutor_id = $1 AND t.valid_from <= $2
+                 AND (t.valid_to IS NULL OR t.valid_to > $2)) AS x',
+        student, @extschema@.here('@extschema@.tutoring'))
+        INTO visible USING viewer, today;
+    IF kind = 'visible' THEN
+        RETURN visible;
+    END IF;
+    -- as engage.mark_students: nobody's marks during an exam period
+    IF kind = 'marks' THEN
+        EXECUTE pg_catalog.format('SELECT EXISTS (SELECT FROM %s AS e WHERE $1 BETWEEN e.starts AND e.ends)',
+                                  @extschema@.here('@extschema@.exam_period'))
+            INTO exams USING today;
+        IF exams THEN
+            RETURN '{}';
+        END IF;
+    END IF;
+    -- as engage.consenting_students, over engage.consent_latest
+    EXECUTE pg_catalog.format(
+        'SELECT coalesce(pg_catalog.array_agg(l.student_id), ''{}'')
+         FROM (SELECT DISTINCT ON (c.student_id) c.student_id, c.granted FROM %s AS c
+               WHERE c.student_id = ANY ($1)
+                 AND c.academic_year = (SELECT y.label FROM %s AS y WHERE $2 BETWEEN y.starts AND y.ends)
+               ORDER BY c.student_id, c.consent_id DESC) AS l
+         WHERE l.granted',
+        @extschema@.node_rows('@extschema@.consent'), years)
+        INTO result USING visible, today;
+    RETURN result;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.node_students_compute(text) IS
+'The students the viewer may see (kind visible), with consent in force (consenting), or whose marks they may see (marks), by the rules of engage.visible_students, engage.consenting_students and engage.mark_students, read where this node keeps the rows. Called by engage.node_students.';
+
+CREATE FUNCTION @extschema@.node_students(kind text)
+RETURNS text[]
+AS 'MODULE_PATHNAME', 'engage_node_students'
+LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@.node_students(text) IS
+'On a Citus cluster, what the policies call: engage.node_students_compute(kind), worked out once per query and kept for its rows.';
+
+-- Whether engage.distribute has run in this database.
+CREATE FUNCTION @extschema@.distributed()
+RETURNS boolean
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- (two tests: the second names a catalogue only Citus has)
+    IF pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
+        RETURN false;
+    END IF;
+    RETURN EXISTS (SELECT FROM pg_catalog.pg_dist_partition AS p
+                   WHERE p.logicalrelid = '@extschema@.daily_engagement'::regclass);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.distributed() IS
+'Whether engage''s tables are distributed over a Citus cluster (engage.distribute has run in this database).';
+
+-- engage.refresh's computation on a Citus cluster: one INSERT ... SELECT
+-- grouped by student, which Citus runs on every shard, each worker reading
+-- and writing only the students it keeps (the tables are co-located by
+-- student_id).  The same rows as engage.refresh writes on one server, from
+-- the raw events of the days and of the six before them.  students limits it
+-- to those students (NULL: everyone with consent).  Returns the rows written.
+CREATE FUNCTION @extschema@.refresh_on_workers(first_day date, last_day date, students text[])
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r       record := @extschema@.profile_range(first_day, last_day);
+    written bigint;
+BEGIN
+    INSERT INTO @extschema@.daily_engagement
+        (student_id, module_code, day, ele_minutes, app_choices, career_events, score,
+         ele_minutes_7d, app_choices_7d, career_events_7d)
+    -- the kernel's rows come out of the grouped query (Citus pushes a
+    -- set-returning function in the select list down, not a LATERAL one)
+    SELECT g.student_id, (g.p).module_code, (g.p).day, (g.p).ele_minutes, (g.p).app_choices,
+           (g.p).career_events, (g.p).score, (g.p).ele_minutes_7d, (g.p).app_choices_7d,
+           (g.p).career_events_7d
+    FROM (
+        SELECT f.student_id,
+               pg_catalog.unnest(@extschema@.daily_profile(f.kind, f.ts, f.module_code, f.day, f.until,
+                                                           f.x, f.y, f.z, first_day, last_day)) AS p
+        FROM (
+            SELECT cl.student_id, 'w'::"char" AS kind, NULL::timestamptz AS ts, NULL::text AS module_code,
+                   greatest(y.starts, sc.valid_from) AS day, least(y.ends, sc.valid_to - 1) AS until,
+                   cf.ele AS x, cf.app AS y, cf.events AS z
+            FROM @extschema@.consent_latest AS cl
+            JOIN @extschema@.academic_year AS y ON y.label = cl.academic_year
+            JOIN @extschema@.college_spans AS sc
+              ON sc.student_id = cl.student_id AND sc.valid_from <= y.ends
+             AND (sc.valid_to IS NULL OR sc.valid_to > y.starts)
+            JOIN @extschema@.coefficients AS cf
+              ON cf.college = sc.college AND cf.academic_year = cl.academic_year
+            WHERE cl.granted AND y.starts <= last_day AND y.ends >= r.first_day
+              AND (students IS NULL OR cl.student_id = ANY (students))
+            UNION ALL
+            SELECT en.student_id, 'm', NULL, en.module_code, y.starts, y.ends, NULL, NULL, NULL
+            FROM @extschema@.enrolment AS en
+            JOIN @extschema@.academic_year AS y ON y.label = en.academic_year
+            WHERE y.starts <= last_day AND y.ends >= r.first_day
+              AND (students IS NULL OR en.student_id = ANY (students))
+            UNION ALL
+            SELECT ev.student_id, 'v', ev.ts, ev.module_code, NULL, NULL, NULL, NULL, NULL
+            FROM @extschema@.ele_event AS ev
+            WHERE ev.ts >= r.from_ts AND ev.ts < r.to_ts
+              AND (students IS NULL OR ev.student_id = ANY (students))
+            UNION ALL
+            SELECT ap.student_id, 'a', ap.ts, NULL, NULL, NULL, NULL, NULL, NULL
+            FROM @extschema@.app_event AS ap
+            WHERE ap.ts >= r.from_ts AND ap.ts < r.to_ts
+              AND (students IS NULL OR ap.student_id = ANY (students))
+            UNION ALL
+            SELECT ce.student_id, 'c', NULL, NULL, ce.event_day, NULL, NULL, NULL, NULL
+            FROM @extschema@.career_event AS ce
+            WHERE ce.attended AND ce.event_day BETWEEN r.first_day AND last_day
+              AND (students IS NULL OR ce.student_id = ANY (students))
+        ) AS f
+        GROUP BY f.student_id
+    ) AS g;
+    GET DIAGNOSTICS written = ROW_COUNT;
+    RETURN written;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.refresh_on_workers(date, date, text[]) IS
+'Called by engage.refresh on a Citus cluster: computes and writes the days first_day to last_day of every consenting student (or of the students given), each worker those it keeps, from the raw events. Returns the rows written.';
+
 CREATE PROCEDURE @extschema@.distribute()
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     -- Reference tables, in the order their foreign keys need.  The directory
-    -- of people (student, staff, and the colleges students were in) is one:
-    -- an id and a login role must name one person across students and
-    -- staff, which the identity check reads on whichever node a row is
-    -- written, and the unique key on login_role needs the whole table.
+    -- of people (students, staff, who tutors whom, the colleges students were
+    -- in) is one: an id and a login role must name one person across
+    -- students and staff, which the identity check reads on whichever node
+    -- a row is written, the unique key on login_role needs the whole table,
+    -- and the access rules read who may see whom on every node.
     reference_tables text[] := ARRAY['college', 'academic_year', 'mark_band', 'exam_period', 'module',
-                                     'staff', 'student', 'student_college', 'coefficients',
+                                     'staff', 'student', 'student_college', 'tutoring', 'coefficients',
                                      'cohort_week', 'model_fit'];
     -- co-located with the first
-    distributed_tables text[] := ARRAY['tutoring', 'consent', 'enrolment',
+    distributed_tables text[] := ARRAY['consent', 'enrolment',
                                        'ele_event', 'app_event', 'career_event', 'attendance',
                                        'assessment_mark', 'employability', 'meeting_note',
                                        'meeting_note_removal', 'note_removal_request',
@@ -107,6 +298,7 @@ DECLARE
     t text;
     k text[];
     p record;
+    rule text;
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_extension AS e WHERE e.extname = 'citus') THEN
         RAISE EXCEPTION 'engage.distribute needs Citus in this database'
@@ -130,13 +322,32 @@ BEGIN
     EXECUTE pg_catalog.format('ALTER DATABASE %I SET citus.propagate_set_commands = %L',
                               pg_catalog.current_database(), 'local');
 
-    -- Citus refuses subqueries in the policies of distributed tables: each
-    -- (SELECT engage.f()) becomes the call itself.
+    -- Citus refuses subqueries in the policies of distributed tables, and a
+    -- policy runs where the row is: each (SELECT engage.visible_students())
+    -- and the like becomes engage.node_students('visible'), the same rule
+    -- read where the node keeps the rows, once per query.
     FOR p IN SELECT pl.policyname, pl.tablename, pl.qual FROM pg_catalog.pg_policies AS pl
              WHERE pl.schemaname = '@extschema@' AND pl.qual ~ 'SELECT' LOOP
-        EXECUTE pg_catalog.format('ALTER POLICY %I ON @extschema@.%I USING (%s)', p.policyname, p.tablename,
-            pg_catalog.regexp_replace(p.qual, '\(\s*SELECT (@extschema@\.\w+\(\)) AS \w+\)', '\1', 'g'));
+        rule := p.qual;
+        FOREACH k SLICE 1 IN ARRAY ARRAY[['visible_students', 'visible'], ['consenting_students', 'consenting'],
+                                         ['mark_students', 'marks']] LOOP
+            rule := pg_catalog.regexp_replace(rule, '\(\s*SELECT @extschema@\.' || k[1] || '\(\) AS \w+\)',
+                                              pg_catalog.format('@extschema@.node_students(%L)', k[2]), 'g');
+        END LOOP;
+        IF rule ~ 'SELECT' THEN
+            RAISE EXCEPTION 'policy % on % has a subquery engage.distribute cannot rewrite', p.policyname, p.tablename
+                USING ERRCODE = 'XX000';
+        END IF;
+        EXECUTE pg_catalog.format('ALTER POLICY %I ON @extschema@.%I USING (%s)', p.policyname, p.tablename, rule);
     END LOOP;
+    -- Citus connects to the workers as the role running a query, and
+    -- engage's owner's-rights functions run as engage_owner: it must be able
+    -- to log in, from the other nodes only (docs/scaling.md).
+    ALTER ROLE engage_owner LOGIN;
+    -- Citus checks the privileges on a view's tables as the reader, not as
+    -- the view's owner: analysts read the published cohort figures of
+    -- engage.cohort_engagement from the table itself.
+    GRANT SELECT ON @extschema@.cohort_week TO engage_analyst;
 
     -- The rows are copied with the tables' triggers off: they were checked
     -- and marked when they were written.
@@ -159,4 +370,4 @@ BEGIN
 END
 $$;
 COMMENT ON PROCEDURE @extschema@.distribute() IS
-'On a Citus coordinator with workers added: turns this database''s engage into the distributed layout, the catalogues and engage.student as reference tables and every table of personal data distributed by student_id in one co-location group, with its rows. Run once, as a superuser, after loading; see docs/scaling.md.';
+'On a Citus coordinator with workers added: turns this database''s engage into the distributed layout, the catalogues and the directory of people as reference tables and every table of personal data distributed by student_id in one co-location group, with its rows. Run once, as a superuser, after loading; see docs/scaling.md.';

@@ -45,7 +45,8 @@ GRANT EXECUTE ON FUNCTION
     @extschema@.ordinal_fit_serialize(internal), @extschema@.ordinal_fit_deserialize(bytea, internal),
     @extschema@.ordinal_predict(@extschema@.ordinal_model, double precision[]),
     -- where this node keeps a table's rows (the triggers' helpers)
-    @extschema@.here(regclass, text), @extschema@.local_shards(regclass)
+    @extschema@.here(regclass, text), @extschema@.local_shards(regclass), @extschema@.node_rows(regclass),
+    @extschema@.distributed()
     TO PUBLIC;
 
 -- viewers: the web front end, tutors and students
@@ -67,7 +68,8 @@ GRANT EXECUTE ON FUNCTION @extschema@.viewer(), @extschema@.app_viewer(), @extsc
                           @extschema@.record_meeting_note(text, date, text, text, jsonb, text),
                           @extschema@.set_consent(text, boolean),
                           @extschema@.request_note_removal(bigint, text),
-                          @extschema@.programme_positions()
+                          @extschema@.programme_positions(),
+                          @extschema@.node_students(text), @extschema@.node_students_compute(text)
     TO engage_app, engage_tutor, engage_student;
 
 -- analysts: cohorts only
@@ -88,6 +90,7 @@ GRANT SELECT, INSERT, DELETE ON @extschema@.cohort_week, @extschema@.refresh_sta
 GRANT SELECT ON @extschema@.coefficients, @extschema@.exam_period, @extschema@.consent_latest,
                 @extschema@.college_spans TO engage_loader;
 GRANT EXECUTE ON PROCEDURE @extschema@.refresh(date, date) TO engage_loader;
+GRANT EXECUTE ON FUNCTION @extschema@.refresh_on_workers(date, date, text[]) TO engage_loader;
 
 -- administrators: consent on a student's behalf, exam periods, weights, note removal
 GRANT SELECT ON @extschema@.student, @extschema@.staff, @extschema@.tutoring, @extschema@.consent,
@@ -121,6 +124,7 @@ ALTER FUNCTION @extschema@.mark_stale() OWNER TO engage_owner;
 ALTER FUNCTION @extschema@.request_note_removal(bigint, text) OWNER TO engage_owner;
 ALTER FUNCTION @extschema@.decide_note_removal(bigint, boolean, text) OWNER TO engage_owner;
 ALTER FUNCTION @extschema@.programme_positions() OWNER TO engage_owner;
+ALTER FUNCTION @extschema@.node_students_compute(text) OWNER TO engage_owner;
 ALTER VIEW @extschema@.note_removal_queue OWNER TO engage_owner;
 ALTER VIEW @extschema@.cohort_engagement OWNER TO engage_owner;
 ALTER VIEW @extschema@.meeting_note_index OWNER TO engage_owner;

@@ -84,7 +84,7 @@ $c -c "SELECT c.relname || ' ' || p.partmethod::text
        FROM pg_dist_partition AS p JOIN pg_class AS c ON c.oid = p.logicalrelid
        WHERE c.relnamespace = 'engage'::regnamespace AND p.partmethod = 'n' ORDER BY 1" > "$work/reference.txt"
 printf '%s n\n' academic_year coefficients cohort_week college exam_period mark_band model_fit module staff student \
-    student_college \
+    student_college tutoring \
     > "$work/reference.expected"
 equal "$work/reference.expected" "$work/reference.txt" "the catalogues and the directory of people are reference tables"
 
@@ -95,16 +95,25 @@ $c -c "SELECT c.relname || ' ' || column_to_column_name(p.logicalrelid, p.partke
          AND p.partmethod = 'h' ORDER BY 1" > "$work/distributed.txt"
 printf '%s student_id true\n' alert app_event assessment_mark attendance career_event consent daily_engagement \
     ele_event employability enrolment meeting_note meeting_note_removal note_removal_request refresh_stale \
-    tutoring > "$work/distributed.expected"
+    > "$work/distributed.expected"
 equal "$work/distributed.expected" "$work/distributed.txt" \
     "every table of personal data is distributed by student_id, all in one co-location group"
 
 # same NAME QUERY [errors]: the query's rows on the cluster equal one
-# server's; unless errors is given, an error on one server fails the check
+# server's; unless errors is given, an error on one server fails the check.
+# The query runs as $user (postgres unless set), in a transaction that names
+# $viewer with SET LOCAL engage.viewer where set.
+user=postgres viewer=
 same() {
-    printf '%s\n' "$2" > "$work/query.sql"
-    ${one%-v ON_ERROR_STOP=1*}${one#*ON_ERROR_STOP=1} -f "$work/query.sql" 2>&1 | sed 's/^psql:[^ ]*: //' > "$work/one.txt"
-    ${c%-v ON_ERROR_STOP=1*}${c#*ON_ERROR_STOP=1} -f "$work/query.sql" 2>&1 | sed 's/^psql:[^ ]*: //' > "$work/cluster.txt"
+    { echo 'BEGIN;'
+      [ -z "$viewer" ] || echo "SET LOCAL engage.viewer = '$viewer';"
+      printf '%s;\n' "$2"
+      echo 'COMMIT;'; } > "$work/query.sql"
+    for db in one postgres; do
+        psql -X -q -At -h "$work/c" -p $base -U "$user" -d $db -f "$work/query.sql" 2>&1 |
+            sed 's/^psql:[^ ]*: //' > "$work/$db.txt"
+    done
+    mv "$work/postgres.txt" "$work/cluster.txt"
     if [ "${3:-}" != errors ] && grep -q ERROR "$work/one.txt"; then
         ok 1 "$1"
         sed 's/^/# one server: /' "$work/one.txt" | head -20
@@ -177,6 +186,54 @@ do
          ${change#*|};
          SELECT student_id, from_day FROM engage.refresh_stale ORDER BY 1"
 done
+
+# The nightly computation: a backfill of the 14 days, then a nightly run that
+# also recomputes the students the changes above marked stale
+computed="SELECT count(*), md5(coalesce(string_agg(x::text, E'\n' ORDER BY x::text), '')) FROM engage.daily_engagement AS x;
+          SELECT count(*), md5(coalesce(string_agg(x::text, E'\n' ORDER BY x::text), '')) FROM engage.cohort_week AS x;
+          SELECT count(*), md5(coalesce(string_agg(a.k, E'\n' ORDER BY a.k), ''))
+          FROM (SELECT concat_ws(',', a.student_id, a.kind, a.module_code, a.fired_on, a.detail,
+                                 a.cleared_at IS NULL) AS k FROM engage.alert AS a) AS a;
+          SELECT r.from_day, r.to_day, r.days, r.students, r.rows_written, r.rows_purged, r.students_caught_up
+          FROM engage.refresh_run AS r ORDER BY r.run_id DESC LIMIT 1"
+same "a 14-day refresh writes the same days, cohort figures, alerts and run record as on one server" \
+    "CALL engage.refresh('2026-11-14', '2026-11-27'); $computed"
+same "the nightly refresh after the changes above catches up the same students, to the same rows" \
+    "CALL engage.refresh(); $computed"
+
+# The dashboard, as the web front end and as people who log in, and the
+# cohort figures as an analyst read them, as on one server
+tutor=$($one -c "SELECT t.tutor_id FROM engage.tutoring AS t GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")
+tutee=$($one -c "SELECT t.student_id FROM engage.tutoring AS t JOIN engage.consent_latest AS l USING (student_id)
+                 WHERE t.tutor_id = '$tutor' AND l.granted ORDER BY 1 LIMIT 1")
+$c -c "SET client_min_messages = warning" \
+   -c "CREATE ROLE citus_app LOGIN IN ROLE engage_app" -c "CREATE ROLE citus_analyst LOGIN IN ROLE engage_analyst" \
+   -c "CREATE ROLE tutor_$(echo "$tutor" | tr 'A-Z' 'a-z') LOGIN IN ROLE engage_tutor" \
+   -c "CREATE ROLE student_$tutee LOGIN IN ROLE engage_student"
+for who in "citus_app $tutor" "citus_app $tutee" "tutor_$(echo "$tutor" | tr 'A-Z' 'a-z')" "student_$tutee"; do
+    user=${who% *} viewer=
+    [ "$user" = citus_app ] && viewer=${who#* }
+    # (students' login roles are not for viewers; alert numbers and times
+    # are the run's, not the data's)
+    for view in my_students dashboard_grades dashboard_attendance dashboard_engagement dashboard_employability \
+                dashboard_meetings \
+                "dashboard_alerts:(SELECT student_id, kind, title, module_code, module_title, detail, fired_on, open
+                                   FROM engage.dashboard_alerts)" \
+                "student:(SELECT student_id, full_name, college, programme, year_of_study FROM engage.student)" \
+                consent; do
+        case $view in *:*) name=${view%%:*} from=${view#*:} ;; *) name=$view from=engage.$view ;; esac
+        same "$name as $user${viewer:+ for $viewer}" "SELECT count(*) FROM $from AS v;
+                 SELECT md5(coalesce(string_agg(v::text, E'\n' ORDER BY v::text), '')) FROM $from AS v"
+    done
+    same "the one-call dashboard as $user${viewer:+ for $viewer}" \
+        "SELECT md5(engage.my_students_json()::text), md5(engage.dashboard('$tutee')::text)"
+done
+user=citus_analyst viewer=
+same "the cohort figures as an analyst" \
+    "SELECT md5(coalesce(string_agg(v::text, E'\n' ORDER BY v::text), '')) FROM engage.cohort_engagement AS v"
+user=postgres
+$c -c "SELECT 1" >/dev/null
+ok $? "the coordinator is up after the dashboard's queries"
 
 echo "1..$n"
 exit $failed
