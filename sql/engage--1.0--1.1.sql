@@ -2150,29 +2150,32 @@ COMMENT ON COLUMN @extschema@.dashboard_alerts.open IS 'Whether the condition st
 -- are read, so that nothing the views hide can appear.
 CREATE FUNCTION @extschema@.dashboard(student_id text)
 RETURNS jsonb
-LANGUAGE sql STABLE PARALLEL RESTRICTED
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
+AS $$
+BEGIN
+    -- (PL/pgSQL: Citus plans no parameter of an SQL function)
+    RETURN (
     SELECT pg_catalog.jsonb_build_object(
         'student', pg_catalog.to_jsonb(ms),
         'exam_period', @extschema@.in_exam_period(),
         'grades', coalesce((
             SELECT pg_catalog.jsonb_agg(pg_catalog.to_jsonb(g) OPERATOR(pg_catalog.-) 'student_id'
                                         ORDER BY g.recorded_at, g.module_code, g.assessment)
-            FROM @extschema@.dashboard_grades AS g WHERE g.student_id = ms.student_id), '[]'),
+            FROM @extschema@.dashboard_grades AS g WHERE g.student_id = dashboard.student_id), '[]'),
         'attendance', pg_catalog.jsonb_build_object(
             'modules', coalesce((
                 SELECT pg_catalog.jsonb_agg(pg_catalog.to_jsonb(am) ORDER BY am.module_code)
                 FROM (SELECT DISTINCT a.module_code, a.module_title, a.module_sessions, a.module_present,
                              a.module_authorised, a.module_absent, a.module_rate
-                      FROM @extschema@.dashboard_attendance AS a WHERE a.student_id = ms.student_id) AS am), '[]'),
+                      FROM @extschema@.dashboard_attendance AS a WHERE a.student_id = dashboard.student_id) AS am), '[]'),
             'sessions', coalesce((
                 SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
                            'starts_at', a.starts_at, 'module_code', a.module_code, 'session_type', a.session_type,
                            'status', a.status, 'counts_against', a.counts_against)
                        ORDER BY a.starts_at DESC, a.session_id)
                 FROM @extschema@.dashboard_attendance AS a
-                WHERE a.student_id = ms.student_id
+                WHERE a.student_id = dashboard.student_id
                   AND a.starts_at >= @extschema@.local_midnight(@extschema@.today() - 56)), '[]')),
         'engagement', coalesce((
             SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
@@ -2185,38 +2188,45 @@ BEGIN ATOMIC
                              'ele_minutes_7d', d.ele_minutes_7d, 'app_choices_7d', d.app_choices_7d,
                              'career_events_7d', d.career_events_7d) ORDER BY d.day) AS days
                   FROM @extschema@.dashboard_engagement AS d
-                  WHERE d.student_id = ms.student_id AND d.day >= @extschema@.today() - 56
+                  WHERE d.student_id = dashboard.student_id AND d.day >= @extschema@.today() - 56
                   GROUP BY d.module_code, d.module_title) AS e), '[]'),
         'employability', coalesce((
             SELECT pg_catalog.jsonb_agg(pg_catalog.to_jsonb(p) OPERATOR(pg_catalog.-) 'student_id'
                                         ORDER BY p.academic_year DESC)
-            FROM @extschema@.dashboard_employability AS p WHERE p.student_id = ms.student_id), '[]'),
+            FROM @extschema@.dashboard_employability AS p WHERE p.student_id = dashboard.student_id), '[]'),
         'meetings', coalesce((
             SELECT pg_catalog.jsonb_agg(pg_catalog.to_jsonb(n) OPERATOR(pg_catalog.-) 'student_id'
                                         ORDER BY n.met_on DESC, n.note_id DESC)
-            FROM @extschema@.dashboard_meetings AS n WHERE n.student_id = ms.student_id), '[]'),
+            FROM @extschema@.dashboard_meetings AS n WHERE n.student_id = dashboard.student_id), '[]'),
         'alerts', coalesce((
             SELECT pg_catalog.jsonb_agg(pg_catalog.to_jsonb(a) OPERATOR(pg_catalog.-) 'student_id'
                                         ORDER BY a.open DESC, a.fired_at DESC, a.alert_id DESC)
-            FROM @extschema@.dashboard_alerts AS a WHERE a.student_id = ms.student_id), '[]'))
+            FROM @extschema@.dashboard_alerts AS a WHERE a.student_id = dashboard.student_id), '[]'))
     FROM @extschema@.my_students AS ms
-    WHERE ms.student_id = dashboard.student_id;
-END;
+    WHERE ms.student_id = dashboard.student_id);
+END
+$$;
 COMMENT ON FUNCTION @extschema@.dashboard(text) IS
 'Every tab of one student''s dashboard as one JSON object (student, exam_period, grades, attendance, engagement for the last 56 days, employability, meetings, alerts), read from the views with the caller''s rights; NULL for a student the viewer may not see.';
 
 CREATE FUNCTION @extschema@.my_students_json()
 RETURNS jsonb
-LANGUAGE sql STABLE PARALLEL RESTRICTED
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
+AS $$
+BEGIN
+    -- (PL/pgSQL, as engage.dashboard)
+    RETURN (
     SELECT coalesce(pg_catalog.jsonb_agg(
-               pg_catalog.to_jsonb(ms) OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('open_alerts', coalesce((
-                   SELECT pg_catalog.jsonb_agg(a.kind ORDER BY a.fired_at, a.alert_id)
-                   FROM @extschema@.dashboard_alerts AS a WHERE a.student_id = ms.student_id AND a.open), '[]'))
+               pg_catalog.to_jsonb(ms) OPERATOR(pg_catalog.||)
+               pg_catalog.jsonb_build_object('open_alerts', coalesce(oa.kinds, '[]'))
                ORDER BY ms.full_name, ms.student_id), '[]')
-    FROM @extschema@.my_students AS ms;
-END;
+    FROM @extschema@.my_students AS ms
+    LEFT JOIN (SELECT a.student_id, pg_catalog.jsonb_agg(a.kind ORDER BY a.fired_at, a.alert_id) AS kinds
+               FROM @extschema@.dashboard_alerts AS a WHERE a.open
+               GROUP BY a.student_id) AS oa ON oa.student_id = ms.student_id);
+END
+$$;
 COMMENT ON FUNCTION @extschema@.my_students_json() IS
 'The tutee list as one JSON array: the rows of engage.my_students by name, each with open_alerts, the kinds of its open alerts the viewer may see; read with the caller''s rights.';
 
@@ -2655,6 +2665,41 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.check_person_identity() IS
 'Trigger function (argument: student or staff, the table it guards): keeps student and staff ids, and their login roles, distinct from each other.';
+
+CREATE OR REPLACE FUNCTION @extschema@.visible_students()
+RETURNS text[]
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    -- worked out first and passed in: on a Citus cluster a function called
+    -- inside the query would run on the node that keeps the rows
+    me    text := @extschema@.viewer();
+    today date := @extschema@.today();
+BEGIN
+    RETURN (SELECT coalesce(pg_catalog.array_agg(DISTINCT x.student_id), '{}')
+    FROM (SELECT s.student_id FROM @extschema@.student AS s WHERE s.student_id = me
+          UNION ALL
+          SELECT t.student_id FROM @extschema@.tutoring AS t
+          WHERE t.tutor_id = me AND t.valid_from <= today
+            AND (t.valid_to IS NULL OR t.valid_to > today)) AS x);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@.consenting_students()
+RETURNS text[]
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    visible text[] := @extschema@.visible_students();
+    year    text := @extschema@.current_academic_year();
+BEGIN
+    RETURN (SELECT coalesce(pg_catalog.array_agg(cl.student_id), '{}')
+    FROM @extschema@.consent_latest AS cl
+    WHERE cl.student_id = ANY (visible) AND cl.academic_year = year AND cl.granted);
+END
+$$;
 DROP TRIGGER student_identity ON @extschema@.student;
 DROP TRIGGER staff_identity ON @extschema@.staff;
 CREATE TRIGGER student_identity BEFORE INSERT OR UPDATE OF student_id, login_role
@@ -2760,8 +2805,7 @@ BEGIN
     SELECT pg_catalog.string_agg('SELECT * FROM ' || s::text, ' UNION ALL ')
     INTO shards
     FROM @extschema@.local_shards(rel) AS s;
-    RETURN CASE WHEN shards IS NULL THEN rel::text
-                WHEN shards = 'SELECT * FROM ' || rel::text THEN shards
+    RETURN CASE WHEN shards IS NULL OR shards = 'SELECT * FROM ' || rel::text THEN rel::text
                 ELSE '(' || shards || ')' END;
 END
 $$;
@@ -2935,6 +2979,154 @@ $$;
 COMMENT ON FUNCTION @extschema@.refresh_on_workers(date, date, text[]) IS
 'Called by engage.refresh on a Citus cluster: computes and writes the days first_day to last_day of every consenting student (or of the students given), each worker those it keeps, from the raw events. Returns the rows written.';
 
+-- The tutee list as a Citus cluster can compute it.  @extschema@.my_students
+-- joins each student to laterals over the tables of personal data, which
+-- read each student's latest rows through the indexes (the tutee list's
+-- p95 is under a millisecond on one server); Citus refuses a lateral join
+-- from a reference table to a distributed one.  These give the same rows
+-- with each figure grouped per student and joined on the student
+-- (test/pgtap/dashboard.sql compares them on one server, make test-citus
+-- on a cluster); @extschema@.distribute makes @extschema@.my_students read them.
+CREATE FUNCTION @extschema@.programme_positions_cluster(OUT student_id text, OUT week date, OUT band text)
+RETURNS SETOF record
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- Citus may run this on the worker that keeps a student (a query of
+    -- one student's row goes there whole): the viewer's students by the
+    -- rule read where it runs, the tables read where the node keeps them;
+    -- then joins on the student, no lateral
+    RETURN QUERY EXECUTE pg_catalog.format($q$
+    WITH v AS MATERIALIZED (SELECT @extschema@.node_students('consenting') AS ids),
+    mine AS (
+        SELECT s.student_id, s.college, s.programme FROM %1$s AS s
+        WHERE s.student_id = ANY ((SELECT v.ids FROM v)::text[])
+    ),
+    -- the latest week with published programme-wide figures, per programme
+    latest AS (
+        SELECT DISTINCT ON (cw.college, cw.programme) cw.college, cw.programme, cw.week, cw.median_score
+        FROM %2$s AS cw
+        WHERE cw.module_code IS NULL AND cw.week <= @extschema@.today()
+          AND (cw.college, cw.programme) IN (SELECT m.college, m.programme FROM mine AS m)
+        ORDER BY cw.college, cw.programme, cw.week DESC
+    )
+    SELECT m.student_id, c.week,
+           CASE WHEN own.score > c.median_score THEN 'upper half'
+                WHEN own.score < c.median_score THEN 'lower half'
+                ELSE 'median' END
+    FROM mine AS m
+    JOIN latest AS c ON c.college = m.college AND c.programme = m.programme
+    -- the weekly score exactly as engage.refresh computes it for the cohort
+    JOIN (SELECT d.student_id, @extschema@.week_start(d.day) AS week, @extschema@.stable_avg(d.score) AS score
+          FROM %3$s AS d
+          WHERE d.module_code IS NULL AND d.student_id = ANY ((SELECT v.ids FROM v)::text[])
+            AND d.day >= (SELECT min(l.week) FROM latest AS l)
+          GROUP BY 1, 2) AS own
+      ON own.student_id = m.student_id AND own.week = c.week
+    $q$, @extschema@.here('@extschema@.student'), @extschema@.here('@extschema@.cohort_week'),
+       @extschema@.node_rows('@extschema@.daily_engagement'));
+END
+$$;
+COMMENT ON FUNCTION @extschema@.programme_positions_cluster() IS
+'The rows of @extschema@.programme_positions, as a Citus cluster can compute them (no lateral join; the viewer''s students worked out first). @extschema@.distribute makes @extschema@.my_students read it.';
+
+CREATE VIEW @extschema@.my_students_cluster
+WITH (security_invoker = true) AS
+WITH today AS MATERIALIZED (
+    SELECT @extschema@.today() AS day,
+           @extschema@.node_students('visible') AS visible,
+           @extschema@.node_students('consenting') AS consenting,
+           @extschema@.node_students('marks') AS marked
+)
+SELECT s.student_id,
+       s.full_name,
+       s.college,
+       s.programme,
+       s.year_of_study,
+       s.student_id = ANY (t.consenting) AS consent,
+       att.rate_year AS attendance_rate,
+       att.rate_4wk AS attendance_rate_4wk,
+       eng.day AS score_day,
+       eng.score,
+       eng.score - eng.score_4wk_ago AS score_change_4wk,
+       met.last_meeting,
+       CASE WHEN s.student_id = ANY (t.consenting)
+            THEN coalesce(eng.score < 0.5 * eng.mean_4wk, false) END AS flag_score_drop,
+       CASE WHEN s.student_id = ANY (t.consenting)
+            THEN coalesce(eng.ele_minutes_7d = 0, false) END AS flag_no_vle_7d,
+       coalesce(late.last_three_absent, false) AS flag_absences,
+       mk.mean_mark,
+       @extschema@.mark_class(mk.mean_mark) AS mark_band,
+       mk.marks,
+       pos.week AS programme_week,
+       pos.band AS programme_position
+FROM @extschema@.student AS s
+CROSS JOIN today AS t
+-- each figure per student, joined on the student: Citus refuses a lateral
+-- join from a reference table (student) to a distributed one
+LEFT JOIN (
+    SELECT a.student_id,
+           round(100.0 * count(*) FILTER (WHERE a.status = 'present')
+                 / nullif(count(*) FILTER (WHERE a.status <> 'authorised_absence'), 0), 1) AS rate_year,
+           round(100.0 * count(*) FILTER (WHERE a.status = 'present'
+                                            AND a.starts_at >= @extschema@.local_midnight(@extschema@.today() - 28))
+                 / nullif(count(*) FILTER (WHERE a.status <> 'authorised_absence'
+                                             AND a.starts_at >= @extschema@.local_midnight(@extschema@.today() - 28)), 0), 1) AS rate_4wk
+    FROM @extschema@.attendance AS a
+    WHERE a.starts_at >= @extschema@.local_midnight((SELECT y.starts FROM @extschema@.academic_year AS y
+                                                WHERE @extschema@.today() BETWEEN y.starts AND y.ends))
+      AND a.starts_at < pg_catalog.statement_timestamp()
+    GROUP BY a.student_id
+) AS att ON att.student_id = s.student_id
+LEFT JOIN (
+    SELECT l.student_id, count(*) = 3 AND bool_and(l.status = 'absent') AS last_three_absent
+    FROM (SELECT a3.student_id, a3.status,
+                 pg_catalog.row_number() OVER (PARTITION BY a3.student_id ORDER BY a3.starts_at DESC) AS k
+          FROM @extschema@.attendance AS a3
+          WHERE a3.starts_at < pg_catalog.statement_timestamp() AND a3.status <> 'authorised_absence') AS l
+    WHERE l.k <= 3
+    GROUP BY l.student_id
+) AS late ON late.student_id = s.student_id
+LEFT JOIN (
+    SELECT d.student_id, d.day, d.score, d.ele_minutes_7d,
+           (SELECT p.score FROM @extschema@.daily_engagement AS p
+            WHERE p.student_id = d.student_id AND p.module_code IS NULL AND p.day = d.day - 28) AS score_4wk_ago,
+           (SELECT @extschema@.stable_avg(p.score) FROM @extschema@.daily_engagement AS p
+            WHERE p.student_id = d.student_id AND p.module_code IS NULL
+              AND p.day BETWEEN d.day - 28 AND d.day - 1) AS mean_4wk
+    FROM (SELECT DISTINCT ON (d.student_id) d.student_id, d.day, d.score, d.ele_minutes_7d
+          FROM @extschema@.daily_engagement AS d
+          WHERE d.module_code IS NULL AND d.day < @extschema@.today()
+          ORDER BY d.student_id, d.day DESC) AS d
+) AS eng ON eng.student_id = s.student_id
+LEFT JOIN (
+    SELECT n.student_id, max(n.met_on) AS last_meeting FROM @extschema@.meeting_note AS n GROUP BY n.student_id
+) AS met ON met.student_id = s.student_id
+LEFT JOIN (
+    SELECT k.student_id, round(avg(k.mark), 1) AS mean_mark, count(*) AS marks
+    FROM @extschema@.assessment_mark AS k
+    WHERE k.recorded_at >= @extschema@.local_midnight((SELECT y.starts FROM @extschema@.academic_year AS y
+                                                  WHERE @extschema@.today() BETWEEN y.starts AND y.ends))
+    GROUP BY k.student_id
+) AS mk ON mk.student_id = s.student_id AND s.student_id = ANY (t.marked)
+LEFT JOIN @extschema@.programme_positions_cluster() AS pos ON pos.student_id = s.student_id
+WHERE s.student_id = ANY (t.visible);
+COMMENT ON VIEW @extschema@.my_students_cluster IS
+'The rows of @extschema@.my_students, as a Citus cluster can compute them: each figure grouped per student and joined on the student, no lateral join. On one server @extschema@.my_students reads each student''s latest rows through its indexes, which is faster; @extschema@.distribute makes @extschema@.my_students read this view.';
+-- its columns mean what engage.my_students's do
+DO $$
+DECLARE
+    c record;
+BEGIN
+    FOR c IN SELECT a.attname, pg_catalog.col_description(a.attrelid, a.attnum) AS said
+             FROM pg_catalog.pg_attribute AS a
+             WHERE a.attrelid = '@extschema@.my_students'::regclass AND a.attnum > 0 LOOP
+        EXECUTE pg_catalog.format('COMMENT ON COLUMN @extschema@.my_students_cluster.%I IS %L', c.attname, c.said);
+    END LOOP;
+END
+$$;
+
 CREATE PROCEDURE @extschema@.distribute()
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -3008,6 +3200,14 @@ BEGIN
     -- engage's owner's-rights functions run as engage_owner: it must be able
     -- to log in, from the other nodes only (docs/scaling.md).
     ALTER ROLE engage_owner LOGIN;
+    -- the tutee list and the programme positions as a cluster computes them
+    CREATE OR REPLACE VIEW @extschema@.my_students WITH (security_invoker = true) AS
+        SELECT * FROM @extschema@.my_students_cluster;
+    CREATE OR REPLACE FUNCTION @extschema@.programme_positions(OUT student_id text, OUT week date, OUT band text)
+    RETURNS SETOF record
+    LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS 'SELECT * FROM @extschema@.programme_positions_cluster()';
     -- Citus checks the privileges on a view's tables as the reader, not as
     -- the view's owner: analysts read the published cohort figures of
     -- engage.cohort_engagement from the table itself.
@@ -3042,7 +3242,13 @@ GRANT EXECUTE ON FUNCTION @extschema@.here(regclass, text), @extschema@.local_sh
                           @extschema@.node_rows(regclass), @extschema@.distributed() TO PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.refresh_on_workers(date, date, text[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.refresh_on_workers(date, date, text[]) TO engage_loader;
-GRANT EXECUTE ON FUNCTION @extschema@.node_students(text), @extschema@.node_students_compute(text)
+REVOKE ALL ON FUNCTION @extschema@.programme_positions_cluster() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.node_students(text), @extschema@.node_students_compute(text),
+                          @extschema@.programme_positions_cluster()
     TO engage_app, engage_tutor, engage_student;
 ALTER FUNCTION @extschema@.node_students_compute(text) OWNER TO engage_owner;
+ALTER FUNCTION @extschema@.programme_positions_cluster() OWNER TO engage_owner;
+GRANT EXECUTE ON FUNCTION @extschema@.node_students(text), @extschema@.node_students_compute(text) TO engage_owner;
+REVOKE ALL ON @extschema@.my_students_cluster FROM PUBLIC;
+GRANT SELECT ON @extschema@.my_students_cluster TO engage_app, engage_tutor, engage_student;
 REVOKE ALL ON PROCEDURE @extschema@.distribute() FROM PUBLIC;

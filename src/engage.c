@@ -31,6 +31,7 @@ static int	alert_absence_run = 3;
 static double alert_fail_mark = 40.0;
 
 static ExecutorStart_hook_type prev_executor_start = NULL;
+static ExecutorFinish_hook_type prev_executor_finish = NULL;
 
 void		_PG_init(void);
 
@@ -47,6 +48,21 @@ EngageExecutorStart(QueryDesc *queryDesc, int eflags)
 		prev_executor_start(queryDesc, eflags);
 	else
 		standard_ExecutorStart(queryDesc, eflags);
+}
+
+/*
+ * The same check once the query has run, before EXPLAIN ANALYZE prints it:
+ * a session's first query loads engage while it runs (the policies' functions
+ * are the first to need it), after its start went unchecked.
+ */
+static void
+EngageExecutorFinish(QueryDesc *queryDesc)
+{
+	ViewerCheckQuery(queryDesc);
+	if (prev_executor_finish)
+		prev_executor_finish(queryDesc);
+	else
+		standard_ExecutorFinish(queryDesc);
 }
 
 /*
@@ -134,6 +150,8 @@ _PG_init(void)
 
 	prev_executor_start = ExecutorStart_hook;
 	ExecutorStart_hook = EngageExecutorStart;
+	prev_executor_finish = ExecutorFinish_hook;
+	ExecutorFinish_hook = EngageExecutorFinish;
 }
 
 /* Converts a millisecond setting to an interval value. */

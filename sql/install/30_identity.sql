@@ -124,14 +124,18 @@ RETURNS text[]
 LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    -- worked out first and passed in: on a Citus cluster a function called
+    -- inside the query would run on the node that keeps the rows
+    me    text := @extschema@.viewer();
+    today date := @extschema@.today();
 BEGIN
-    RETURN (WITH v AS (SELECT @extschema@.viewer() AS id, @extschema@.today() AS today)
-    SELECT coalesce(pg_catalog.array_agg(DISTINCT x.student_id), '{}')
-    FROM (SELECT s.student_id FROM @extschema@.student AS s, v WHERE s.student_id = v.id
+    RETURN (SELECT coalesce(pg_catalog.array_agg(DISTINCT x.student_id), '{}')
+    FROM (SELECT s.student_id FROM @extschema@.student AS s WHERE s.student_id = me
           UNION ALL
-          SELECT t.student_id FROM @extschema@.tutoring AS t, v
-          WHERE t.tutor_id = v.id AND t.valid_from <= v.today
-            AND (t.valid_to IS NULL OR t.valid_to > v.today)) AS x);
+          SELECT t.student_id FROM @extschema@.tutoring AS t
+          WHERE t.tutor_id = me AND t.valid_from <= today
+            AND (t.valid_to IS NULL OR t.valid_to > today)) AS x);
 END
 $$;
 COMMENT ON FUNCTION @extschema@.visible_students() IS
@@ -142,12 +146,13 @@ RETURNS text[]
 LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    visible text[] := @extschema@.visible_students();
+    year    text := @extschema@.current_academic_year();
 BEGIN
     RETURN (SELECT coalesce(pg_catalog.array_agg(cl.student_id), '{}')
     FROM @extschema@.consent_latest AS cl
-    WHERE cl.student_id = ANY (@extschema@.visible_students())
-      AND cl.academic_year = @extschema@.current_academic_year()
-      AND cl.granted);
+    WHERE cl.student_id = ANY (visible) AND cl.academic_year = year AND cl.granted);
 END
 $$;
 COMMENT ON FUNCTION @extschema@.consenting_students() IS

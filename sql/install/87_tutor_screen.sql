@@ -225,29 +225,32 @@ COMMENT ON COLUMN @extschema@.dashboard_alerts.open IS 'Whether the condition st
 -- are read, so that nothing the views hide can appear.
 CREATE FUNCTION @extschema@.dashboard(student_id text)
 RETURNS jsonb
-LANGUAGE sql STABLE PARALLEL RESTRICTED
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
+AS $$
+BEGIN
+    -- (PL/pgSQL: Citus plans no parameter of an SQL function)
+    RETURN (
     SELECT pg_catalog.jsonb_build_object(
         'student', pg_catalog.to_jsonb(ms),
         'exam_period', @extschema@.in_exam_period(),
         'grades', coalesce((
             SELECT pg_catalog.jsonb_agg(pg_catalog.to_jsonb(g) OPERATOR(pg_catalog.-) 'student_id'
                                         ORDER BY g.recorded_at, g.module_code, g.assessment)
-            FROM @extschema@.dashboard_grades AS g WHERE g.student_id = ms.student_id), '[]'),
+            FROM @extschema@.dashboard_grades AS g WHERE g.student_id = dashboard.student_id), '[]'),
         'attendance', pg_catalog.jsonb_build_object(
             'modules', coalesce((
                 SELECT pg_catalog.jsonb_agg(pg_catalog.to_jsonb(am) ORDER BY am.module_code)
                 FROM (SELECT DISTINCT a.module_code, a.module_title, a.module_sessions, a.module_present,
                              a.module_authorised, a.module_absent, a.module_rate
-                      FROM @extschema@.dashboard_attendance AS a WHERE a.student_id = ms.student_id) AS am), '[]'),
+                      FROM @extschema@.dashboard_attendance AS a WHERE a.student_id = dashboard.student_id) AS am), '[]'),
             'sessions', coalesce((
                 SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
                            'starts_at', a.starts_at, 'module_code', a.module_code, 'session_type', a.session_type,
                            'status', a.status, 'counts_against', a.counts_against)
                        ORDER BY a.starts_at DESC, a.session_id)
                 FROM @extschema@.dashboard_attendance AS a
-                WHERE a.student_id = ms.student_id
+                WHERE a.student_id = dashboard.student_id
                   AND a.starts_at >= @extschema@.local_midnight(@extschema@.today() - 56)), '[]')),
         'engagement', coalesce((
             SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
@@ -260,38 +263,45 @@ BEGIN ATOMIC
                              'ele_minutes_7d', d.ele_minutes_7d, 'app_choices_7d', d.app_choices_7d,
                              'career_events_7d', d.career_events_7d) ORDER BY d.day) AS days
                   FROM @extschema@.dashboard_engagement AS d
-                  WHERE d.student_id = ms.student_id AND d.day >= @extschema@.today() - 56
+                  WHERE d.student_id = dashboard.student_id AND d.day >= @extschema@.today() - 56
                   GROUP BY d.module_code, d.module_title) AS e), '[]'),
         'employability', coalesce((
             SELECT pg_catalog.jsonb_agg(pg_catalog.to_jsonb(p) OPERATOR(pg_catalog.-) 'student_id'
                                         ORDER BY p.academic_year DESC)
-            FROM @extschema@.dashboard_employability AS p WHERE p.student_id = ms.student_id), '[]'),
+            FROM @extschema@.dashboard_employability AS p WHERE p.student_id = dashboard.student_id), '[]'),
         'meetings', coalesce((
             SELECT pg_catalog.jsonb_agg(pg_catalog.to_jsonb(n) OPERATOR(pg_catalog.-) 'student_id'
                                         ORDER BY n.met_on DESC, n.note_id DESC)
-            FROM @extschema@.dashboard_meetings AS n WHERE n.student_id = ms.student_id), '[]'),
+            FROM @extschema@.dashboard_meetings AS n WHERE n.student_id = dashboard.student_id), '[]'),
         'alerts', coalesce((
             SELECT pg_catalog.jsonb_agg(pg_catalog.to_jsonb(a) OPERATOR(pg_catalog.-) 'student_id'
                                         ORDER BY a.open DESC, a.fired_at DESC, a.alert_id DESC)
-            FROM @extschema@.dashboard_alerts AS a WHERE a.student_id = ms.student_id), '[]'))
+            FROM @extschema@.dashboard_alerts AS a WHERE a.student_id = dashboard.student_id), '[]'))
     FROM @extschema@.my_students AS ms
-    WHERE ms.student_id = dashboard.student_id;
-END;
+    WHERE ms.student_id = dashboard.student_id);
+END
+$$;
 COMMENT ON FUNCTION @extschema@.dashboard(text) IS
 'Every tab of one student''s dashboard as one JSON object (student, exam_period, grades, attendance, engagement for the last 56 days, employability, meetings, alerts), read from the views with the caller''s rights; NULL for a student the viewer may not see.';
 
 CREATE FUNCTION @extschema@.my_students_json()
 RETURNS jsonb
-LANGUAGE sql STABLE PARALLEL RESTRICTED
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
+AS $$
+BEGIN
+    -- (PL/pgSQL, as engage.dashboard)
+    RETURN (
     SELECT coalesce(pg_catalog.jsonb_agg(
-               pg_catalog.to_jsonb(ms) OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('open_alerts', coalesce((
-                   SELECT pg_catalog.jsonb_agg(a.kind ORDER BY a.fired_at, a.alert_id)
-                   FROM @extschema@.dashboard_alerts AS a WHERE a.student_id = ms.student_id AND a.open), '[]'))
+               pg_catalog.to_jsonb(ms) OPERATOR(pg_catalog.||)
+               pg_catalog.jsonb_build_object('open_alerts', coalesce(oa.kinds, '[]'))
                ORDER BY ms.full_name, ms.student_id), '[]')
-    FROM @extschema@.my_students AS ms;
-END;
+    FROM @extschema@.my_students AS ms
+    LEFT JOIN (SELECT a.student_id, pg_catalog.jsonb_agg(a.kind ORDER BY a.fired_at, a.alert_id) AS kinds
+               FROM @extschema@.dashboard_alerts AS a WHERE a.open
+               GROUP BY a.student_id) AS oa ON oa.student_id = ms.student_id);
+END
+$$;
 COMMENT ON FUNCTION @extschema@.my_students_json() IS
 'The tutee list as one JSON array: the rows of engage.my_students by name, each with open_alerts, the kinds of its open alerts the viewer may see; read with the caller''s rights.';
 

@@ -50,7 +50,7 @@ GRANT EXECUTE ON FUNCTION
     TO PUBLIC;
 
 -- viewers: the web front end, tutors and students
-GRANT SELECT ON @extschema@.my_students, @extschema@.dashboard_grades, @extschema@.dashboard_attendance,
+GRANT SELECT ON @extschema@.my_students, @extschema@.my_students_cluster, @extschema@.dashboard_grades, @extschema@.dashboard_attendance,
                 @extschema@.dashboard_engagement, @extschema@.dashboard_employability,
                 @extschema@.dashboard_meetings, @extschema@.consent,
                 @extschema@.consent_latest, @extschema@.module, @extschema@.college,
@@ -69,7 +69,8 @@ GRANT EXECUTE ON FUNCTION @extschema@.viewer(), @extschema@.app_viewer(), @extsc
                           @extschema@.set_consent(text, boolean),
                           @extschema@.request_note_removal(bigint, text),
                           @extschema@.programme_positions(),
-                          @extschema@.node_students(text), @extschema@.node_students_compute(text)
+                          @extschema@.node_students(text), @extschema@.node_students_compute(text),
+                          @extschema@.programme_positions_cluster()
     TO engage_app, engage_tutor, engage_student;
 
 -- analysts: cohorts only
@@ -125,6 +126,8 @@ ALTER FUNCTION @extschema@.request_note_removal(bigint, text) OWNER TO engage_ow
 ALTER FUNCTION @extschema@.decide_note_removal(bigint, boolean, text) OWNER TO engage_owner;
 ALTER FUNCTION @extschema@.programme_positions() OWNER TO engage_owner;
 ALTER FUNCTION @extschema@.node_students_compute(text) OWNER TO engage_owner;
+ALTER FUNCTION @extschema@.programme_positions_cluster() OWNER TO engage_owner;
+GRANT EXECUTE ON FUNCTION @extschema@.node_students(text), @extschema@.node_students_compute(text) TO engage_owner;
 ALTER VIEW @extschema@.note_removal_queue OWNER TO engage_owner;
 ALTER VIEW @extschema@.cohort_engagement OWNER TO engage_owner;
 ALTER VIEW @extschema@.meeting_note_index OWNER TO engage_owner;

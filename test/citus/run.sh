@@ -205,7 +205,8 @@ same "the nightly refresh after the changes above catches up the same students, 
 # cohort figures as an analyst read them, as on one server
 tutor=$($one -c "SELECT t.tutor_id FROM engage.tutoring AS t GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")
 tutee=$($one -c "SELECT t.student_id FROM engage.tutoring AS t JOIN engage.consent_latest AS l USING (student_id)
-                 WHERE t.tutor_id = '$tutor' AND l.granted ORDER BY 1 LIMIT 1")
+                 WHERE t.tutor_id = '$tutor' AND l.granted AND t.valid_from <= engage.today()
+                   AND (t.valid_to IS NULL OR t.valid_to > engage.today()) ORDER BY 1 LIMIT 1")
 $c -c "SET client_min_messages = warning" \
    -c "CREATE ROLE citus_app LOGIN IN ROLE engage_app" -c "CREATE ROLE citus_analyst LOGIN IN ROLE engage_analyst" \
    -c "CREATE ROLE tutor_$(echo "$tutor" | tr 'A-Z' 'a-z') LOGIN IN ROLE engage_tutor" \
@@ -225,8 +226,11 @@ for who in "citus_app $tutor" "citus_app $tutee" "tutor_$(echo "$tutor" | tr 'A-
         same "$name as $user${viewer:+ for $viewer}" "SELECT count(*) FROM $from AS v;
                  SELECT md5(coalesce(string_agg(v::text, E'\n' ORDER BY v::text), '')) FROM $from AS v"
     done
+    # (alert numbers and times are the run's)
     same "the one-call dashboard as $user${viewer:+ for $viewer}" \
-        "SELECT md5(engage.my_students_json()::text), md5(engage.dashboard('$tutee')::text)"
+        "SELECT md5(engage.my_students_json()::text), md5((engage.dashboard('$tutee') - 'alerts')::text),
+                (SELECT md5(pg_catalog.jsonb_agg(a - 'alert_id' - 'fired_at' - 'cleared_at')::text)
+                 FROM pg_catalog.jsonb_array_elements(engage.dashboard('$tutee') -> 'alerts') AS a)"
 done
 user=citus_analyst viewer=
 same "the cohort figures as an analyst" \
@@ -234,6 +238,49 @@ same "the cohort figures as an analyst" \
 user=postgres
 $c -c "SELECT 1" >/dev/null
 ok $? "the coordinator is up after the dashboard's queries"
+
+# The attacks of the access rules, on the cluster as on one server: each
+# check states what must hold, and the cluster must answer as one server
+# does
+login_tutor=tutor_$(echo "$tutor" | tr 'A-Z' 'a-z')
+other_tutor=$($one -c "SELECT min(t.tutor_id) FROM engage.tutoring AS t WHERE t.tutor_id <> '$tutor'")
+stranger=$($one -c "SELECT min(s.student_id) FROM engage.student AS s
+                    WHERE NOT EXISTS (SELECT FROM engage.tutoring AS t
+                                      WHERE t.student_id = s.student_id AND t.tutor_id = '$tutor')")
+user=$login_tutor viewer=
+same "a tutor who names another tutor with engage.viewer still sees only their tutees" \
+    "SET LOCAL engage.viewer = '$other_tutor';
+     SELECT count(*) FROM engage.my_students;
+     SELECT count(*) FROM engage.dashboard_engagement WHERE student_id = '$stranger'"
+same "a tutor gets no dashboard of a student who is not theirs" \
+    "SELECT engage.dashboard('$stranger') IS NULL;
+     SELECT count(*) FROM engage.attendance WHERE student_id = '$stranger'"
+same "a tutor may not count hidden rows with EXPLAIN ANALYZE" \
+    "\set VERBOSITY sqlstate
+     EXPLAIN (ANALYZE, COSTS OFF) SELECT * FROM engage.attendance" errors
+user=citus_app viewer=
+same "the web role naming nobody sees nobody" \
+    "SELECT (SELECT count(*) FROM engage.my_students) + (SELECT count(*) FROM engage.attendance)
+            + (SELECT count(*) FROM engage.daily_engagement) + (SELECT count(*) FROM engage.consent)"
+same "a viewer named in an earlier transaction names nobody" \
+    "COMMIT; SET engage.viewer = '$tutor'; BEGIN;
+     SELECT (SELECT count(*) FROM engage.my_students) + (SELECT count(*) FROM engage.daily_engagement)"
+user=student_$tutee viewer=
+same "a student reads no other student's rows" \
+    "SELECT (SELECT count(*) FROM engage.daily_engagement WHERE student_id <> '$tutee')
+            + (SELECT count(*) FROM engage.assessment_mark WHERE student_id <> '$tutee')
+            + (SELECT count(*) FROM engage.meeting_note WHERE student_id <> '$tutee')
+            + (SELECT count(*) FROM engage.alert WHERE student_id <> '$tutee'),
+            engage.dashboard('$stranger') IS NULL"
+same "a student's withdrawal counts on the very next query, for them and for their tutor" \
+    "SELECT engage.set_consent('$tutee', false) > 0;
+     COMMIT; BEGIN;
+     SELECT (SELECT count(*) FROM engage.dashboard_engagement), (SELECT count(*) FROM engage.dashboard_grades)"
+user=$login_tutor viewer=
+same "and their tutor sees neither their engagement nor their marks" \
+    "SELECT count(*) FROM engage.dashboard_engagement WHERE student_id = '$tutee';
+     SELECT count(*) FROM engage.dashboard_grades WHERE student_id = '$tutee';
+     SELECT consent, score, mean_mark FROM engage.my_students WHERE student_id = '$tutee'"
 
 echo "1..$n"
 exit $failed

@@ -2,7 +2,7 @@
 -- engage.dashboard and engage.my_students_json, under every role; nothing
 -- through them that the views would hide.
 BEGIN;
-SELECT plan(35);
+SELECT plan(41);
 SET LOCAL client_min_messages = warning;
 
 CREATE ROLE db_t1 LOGIN IN ROLE engage_tutor;
@@ -173,6 +173,30 @@ SELECT throws_ok($$SELECT engage.programme_positions()$$, '42501', NULL, 'nor pr
 RESET SESSION AUTHORIZATION;
 SET SESSION AUTHORIZATION db_admin;
 SELECT throws_ok($$SELECT engage.dashboard('S1')$$, '42501', NULL, 'nor may an administrator');
+RESET SESSION AUTHORIZATION;
+
+-- The tutee list and the programme positions as a Citus cluster computes
+-- them (engage.distribute makes the views read these) give the same rows
+CREATE FUNCTION pg_temp.same_as_cluster(who text) RETURNS SETOF text LANGUAGE sql AS $$
+    SELECT results_eq('SELECT m::text FROM engage.my_students AS m ORDER BY m.student_id',
+                      'SELECT m::text FROM engage.my_students_cluster AS m ORDER BY m.student_id',
+                      'the cluster''s tutee list is the same for ' || who)
+    UNION ALL
+    SELECT results_eq('SELECT p::text FROM engage.programme_positions() AS p ORDER BY 1',
+                      'SELECT p::text FROM engage.programme_positions_cluster() AS p ORDER BY 1',
+                      'and so are its programme positions')
+$$;
+GRANT EXECUTE ON FUNCTION pg_temp.same_as_cluster(text) TO PUBLIC;
+SET SESSION AUTHORIZATION db_t1;
+SELECT pg_temp.same_as_cluster('a tutor');
+RESET SESSION AUTHORIZATION;
+SET SESSION AUTHORIZATION db_s1;
+SELECT pg_temp.same_as_cluster('a student');
+RESET SESSION AUTHORIZATION;
+SET SESSION AUTHORIZATION db_app;
+SELECT set_config('engage.viewer', 'T1', true);
+SELECT pg_temp.same_as_cluster('the web front end naming a tutor');
+RESET engage.viewer;
 RESET SESSION AUTHORIZATION;
 
 -- A withdrawal counts on the very next query

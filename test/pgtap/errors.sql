@@ -1,6 +1,6 @@
 -- Every error a user can cause gets a specific SQLSTATE.
 BEGIN;
-SELECT plan(62);
+SELECT plan(63);
 SET LOCAL TimeZone = 'UTC';
 
 -- engage.ele_minutes parameters
@@ -155,6 +155,8 @@ SELECT is(engage.here('engage.academic_year'), 'engage.academic_year'::regclass,
           'on one server, a catalogue is kept in the table itself');
 SELECT is(ARRAY(SELECT engage.local_shards('engage.daily_engagement')), ARRAY['engage.daily_engagement'::regclass],
           'on one server, the table itself is the only relation holding its rows');
+SELECT is(engage.node_rows('engage.consent'), 'engage.consent',
+          'and the rows this node reads are the table''s');
 
 SELECT * FROM finish();
 ROLLBACK;

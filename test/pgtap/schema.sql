@@ -59,7 +59,7 @@ $$, ARRAY['engage.viewer()', 'engage.visible_students()', 'engage.consenting_stu
           'engage.record_meeting_note(text,date,text,text,jsonb,text)',
           'engage.set_consent(text,boolean)', 'engage.remove_meeting_note(bigint,text)',
           'engage.mark_stale()', 'engage.request_note_removal(bigint,text)',
-          'engage.node_students_compute(text)',
+          'engage.node_students_compute(text)', 'engage.programme_positions_cluster()',
           'engage.decide_note_removal(bigint,boolean,text)',
           'engage.fit_coefficients(text,text,text[])', 'engage.apply_fit(bigint)',
           'engage.programme_positions()', 'engage.load(regclass,interval)'],

@@ -30,7 +30,7 @@ check() {
     if [ "$1" = "$2" ]; then echo "ok $n - $3"; else echo "not ok $n - $3"; echo "# got '$1', wanted '$2'"; fi
 }
 
-echo "1..6"
+echo "1..7"
 got=$(session <<'SQL'
 BEGIN; SET LOCAL engage.viewer = 'S1'; SELECT count(*) FROM engage.my_students; COMMIT;
 BEGIN; SELECT count(*) FROM engage.my_students; COMMIT;
@@ -78,3 +78,10 @@ BEGIN; SET LOCAL engage.viewer = 'S1'; SELECT count(*) FROM engage.my_students; 
 SQL
 )
 check "$got" "0 0 1 " "a database default, even brought back by RESET, names nobody"
+
+# A session's first query loads engage while it runs: EXPLAIN ANALYZE as the
+# first statement is refused all the same (it would count hidden rows)
+got=$(psql -X -q -At -d $db -c 'SET SESSION AUTHORIZATION viewer_tx_app' \
+          -c 'EXPLAIN (ANALYZE, COSTS OFF) SELECT * FROM engage.attendance' 2>&1 | grep -c 'EXPLAIN ANALYZE of a query that reads attendance is not allowed')
+check "$got" "1" "EXPLAIN ANALYZE as a session's first statement is refused"
+
