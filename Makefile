@@ -28,7 +28,7 @@ $(DATA_built): $(INSTALL_PARTS) $(EXTENSION).control
 	@{ printf -- '-- engage %s: generated from sql/install/*.sql; edit those parts.\n\n' '$(EXTVERSION)'; \
 	   for f in $(INSTALL_PARTS); do cat $$f; echo; done; } > $@
 
-.PHONY: deps demo demo-web test test-valgrind test-sanitize test-fuzz test-matrix test-package test-citus postgres-versions bench bench-backfill bench-load
+.PHONY: deps demo demo-web test test-valgrind test-sanitize test-fuzz test-matrix test-package test-citus postgres-versions bench bench-backfill bench-load bench-citus
 deps:
 	test/install-deps.sh
 
@@ -92,3 +92,9 @@ bench-backfill: deps
 # through engage.load as a loader beside a superuser's plain COPY.
 bench-load: deps
 	test/bench/run.sh load
+
+# The refresh and the tutee list on a Citus cluster beside one server, as
+# ratios (SCALE=0.2: 5,000 students, 30 days; minutes).  Says "skipped"
+# where Citus is not installed.
+bench-citus: deps
+	test/bench/citus.sh

@@ -31,6 +31,9 @@ RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    kept regclass := @extschema@.here('@extschema@.consent', NEW.student_id);
+    last bigint;
 BEGIN
     -- a refresh purging withdrawn consent waits for this decision, or this
     -- decision for the refresh (see engage.refresh)
@@ -38,6 +41,14 @@ BEGIN
     IF NOT pg_catalog.pg_has_role(current_user, 'engage_owner', 'MEMBER') THEN
         NEW.consent_id := pg_catalog.nextval('@extschema@.consent_consent_id_seq');
         NEW.recorded_by := session_user;
+    END IF;
+    -- On a Citus worker, where the shard keeps every decision of the
+    -- student, the coordinator's and the worker's sequences do not count
+    -- together: a decision is numbered after the student's last one.
+    IF kept IS DISTINCT FROM '@extschema@.consent'::regclass AND kept IS NOT NULL THEN
+        EXECUTE pg_catalog.format('SELECT max(c.consent_id) FROM %s AS c WHERE c.student_id = $1', kept)
+            INTO last USING NEW.student_id;
+        NEW.consent_id := greatest(NEW.consent_id, last + 1);
     END IF;
     RETURN NEW;
 END

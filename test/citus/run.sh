@@ -14,62 +14,18 @@ PG_MAJOR=${PG_MAJOR:-15}
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/$PG_MAJOR/bin/pg_config}
 students=${CITUS_STUDENTS:-300}
 
-if [ ! -f "$("$PG_CONFIG" --pkglibdir)/citus.so" ] ||
-   [ ! -f "$("$PG_CONFIG" --sharedir)/extension/citus.control" ]; then
-    echo "1..0 # SKIP Citus is not installed for PostgreSQL $PG_MAJOR (docs/scaling.md says how to build it)"
+. test/lib.sh
+. test/citus/cluster.sh
+if why=$(citus_missing); then
+    echo "1..0 # SKIP $why"
     echo "test-citus: skipped, nothing was tested"
     exit 0
 fi
 
-as_root=""
-[ "$(id -u)" -eq 0 ] || as_root="sudo"
-make -s PG_CONFIG="$PG_CONFIG" >/dev/null && $as_root make -s install PG_CONFIG="$PG_CONFIG" >/dev/null || exit 1
-
-bindir=$("$PG_CONFIG" --bindir)
-. test/lib.sh
-work=$(mktemp -d /tmp/engage-citus.XXXXXX)
-[ "$(id -u)" -eq 0 ] && chown postgres "$work"
-base=$(( 35000 + $$ % 20000 ))
-cleanup() {
-    for node in c w1 w2; do server_stop "$work/$node"; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-# c: the coordinator's cluster database; one: a database of one server,
-# without Citus, on the same server
-c="psql -X -q -At -v ON_ERROR_STOP=1 -h $work/c -p $base -U postgres -d postgres"
-one="psql -X -q -At -v ON_ERROR_STOP=1 -h $work/c -p $base -U postgres -d one"
-
-started=0
-i=0
-for node in c w1 w2; do
-    mkdir -p "$work/$node" && server_init "$work/$node" &&
-    server_start "$work/$node" $((base + i)) shared_preload_libraries=citus listen_addresses=127.0.0.1 \
-        citus.node_conninfo=sslmode=disable fsync=off max_connections=200 &&
-    psql -X -q -h "$work/$node" -p $((base + i)) -U postgres -d postgres -c 'CREATE EXTENSION citus' ||
-    started=1
-    i=$((i + 1))
-done
-ok $started "a coordinator and two workers start with Citus"
-[ $started = 0 ] || exit 1
-
-$c >/dev/null <<SQL
-SELECT citus_set_coordinator_host('127.0.0.1', $base);
-SELECT citus_add_node('127.0.0.1', $((base + 1)));
-SELECT citus_add_node('127.0.0.1', $((base + 2)));
-SET client_min_messages = warning;
-CREATE EXTENSION engage;
-CREATE DATABASE one;
-SQL
-ok $? "engage is installed on the coordinator, and in a database of one server beside it"
-$one -c 'SET client_min_messages = warning' -c 'CREATE EXTENSION engage'
-
-load() {
-    $1 -v students="$students" -v days=14 -v views_per_day=13 -v end_day=2026-11-27 \
-        -f test/datagen.sql >/dev/null 2>"$work/load.err" || { cat "$work/load.err"; return 1; }
-}
-load "$c" && load "$one"
+cluster_start
+ok $? "a coordinator and two workers start with Citus, and engage is installed there and on one server beside them"
+[ $failed = 0 ] || exit 1
+cluster_load "$students" 14
 ok $? "the synthetic university ($students students) loads into both"
 [ $failed = 0 ] || exit 1
 
@@ -281,6 +237,28 @@ same "and their tutor sees neither their engagement nor their marks" \
     "SELECT count(*) FROM engage.dashboard_engagement WHERE student_id = '$tutee';
      SELECT count(*) FROM engage.dashboard_grades WHERE student_id = '$tutee';
      SELECT consent, score, mean_mark FROM engage.my_students WHERE student_id = '$tutee'"
+
+# The decision in force is the last one recorded, whoever records it: a
+# loader's (numbered where the row is written) and the student's own
+# through engage.set_consent (with the owner's rights) must compare
+$c -c "SET client_min_messages = warning" -c "CREATE ROLE citus_loader LOGIN IN ROLE engage_loader"
+for step in "citus_loader|INSERT INTO engage.consent (student_id, academic_year, granted)
+                           VALUES ('$tutee', engage.current_academic_year(), true)" \
+            "student_$tutee|SELECT engage.set_consent('$tutee', false) > 0" \
+            "citus_loader|INSERT INTO engage.consent (student_id, academic_year, granted)
+                           VALUES ('$tutee', engage.current_academic_year(), true)" \
+            "student_$tutee|SELECT engage.set_consent('$tutee', false) > 0" \
+            "citus_loader|INSERT INTO engage.consent (student_id, academic_year, granted)
+                           VALUES ('$tutee', engage.current_academic_year(), true)"; do
+    for db in one postgres; do
+        psql -X -q -At -v ON_ERROR_STOP=1 -h "$work/c" -p $base -U "${step%%|*}" -d $db -c "${step#*|}" >/dev/null ||
+            echo "# ${step%%|*} could not record a decision in $db"
+    done
+done
+user=postgres viewer=
+same "the last decision, a loader's grant after the student's withdrawals, is in force, as on one server" \
+    "SELECT granted FROM engage.consent_latest
+     WHERE student_id = '$tutee' AND academic_year = '$($one -c 'SELECT engage.current_academic_year()')'"
 
 echo "1..$n"
 exit $failed
