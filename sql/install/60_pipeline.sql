@@ -241,6 +241,7 @@ DECLARE
     lookback    date;
     stored_back boolean;
     from_midnight timestamptz;
+    on_cluster  boolean := @extschema@.distributed();
 BEGIN
     from_day := coalesce(from_day, @extschema@.today() - 1);
     to_day := coalesce(to_day, @extschema@.today() - 1);
@@ -268,7 +269,7 @@ BEGIN
     LOCK TABLE @extschema@.daily_engagement IN EXCLUSIVE MODE;
     -- On a Citus cluster, one connection per worker for the run: a shard
     -- the run changed is read back over the connection that changed it.
-    IF @extschema@.distributed() THEN
+    IF on_cluster THEN
         PERFORM pg_catalog.set_config('citus.multi_shard_modify_mode', 'sequential', true);
     END IF;
 
@@ -326,7 +327,7 @@ BEGIN
     -- On a Citus cluster each worker computes the students it keeps, from
     -- their raw events, and the students marked stale from their first
     -- changed day (engage.refresh_on_workers).
-    IF @extschema@.distributed() THEN
+    IF on_cluster THEN
         written := @extschema@.refresh_on_workers(from_day, to_day, NULL);
         FOR missing IN
             SELECT c.first_day, pg_catalog.array_agg(c.student_id) AS students
