@@ -70,11 +70,28 @@ REVOKE SELECT (note_id, student_id, author_id, met_on, focus, recorded_at) ON @e
 -- Which notes exist, for administrators to find the one they are asked to
 -- remove: never what a note says.  The view reads with its owner's rights, so
 -- that no policy on meeting_note opens rows to administrators (one would open
--- the text too to an administrator who also tutors).
+-- the text too to an administrator who also tutors).  It reads through a
+-- function with the owner's rights rather than from the table: on a Citus
+-- cluster the workers check the reader's own rights on the table's shards,
+-- and the function's query reaches them as engage_owner.
+CREATE FUNCTION @extschema@.note_index()
+RETURNS TABLE (note_id bigint, student_id text, author_id text, met_on date, focus text, recorded_at timestamptz)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT n.note_id, n.student_id, n.author_id, n.met_on, n.focus, n.recorded_at
+    FROM @extschema@.meeting_note AS n
+$$;
+COMMENT ON FUNCTION @extschema@.note_index() IS
+'For administrators: the rows of engage.meeting_note_index (which reads them), read with the owner''s rights.';
+
 CREATE VIEW @extschema@.meeting_note_index
 WITH (security_barrier = true) AS
 SELECT n.note_id, n.student_id, n.author_id, n.met_on, n.focus, n.recorded_at
-FROM @extschema@.meeting_note AS n;
+FROM @extschema@.note_index() AS n;
+REVOKE ALL ON FUNCTION @extschema@.note_index() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.note_index() TO engage_admin;
+ALTER FUNCTION @extschema@.note_index() OWNER TO engage_owner;
 COMMENT ON VIEW @extschema@.meeting_note_index IS
 'For administrators: every meeting note''s id, student, author, day and focus, without its text.';
 COMMENT ON COLUMN @extschema@.meeting_note_index.note_id IS 'The note.';
@@ -721,15 +738,30 @@ COMMENT ON FUNCTION @extschema@.decide_note_removal(bigint, boolean, text) IS
 'Administrators only: decides a pending removal request, removing the note (as engage.remove_meeting_note does, with the reason given) or keeping it; the decision is recorded on the request.';
 
 -- The administrators' queue: each pending request with the note it is about,
--- text included, so that they can judge it; no other note's text.
+-- text included, so that they can judge it; no other note's text.  Read with
+-- the owner's rights through a function, as engage.meeting_note_index is.
+CREATE FUNCTION @extschema@.pending_note_removals()
+RETURNS TABLE (request_id bigint, requested_by text, requested_at timestamptz, reason text,
+               note_id bigint, student_id text, author_id text, met_on date, focus text, issue text,
+               discussed text, actions jsonb, summary text, recorded_at timestamptz)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT r.request_id, r.requested_by, r.requested_at, r.reason,
+           n.note_id, n.student_id, n.author_id, n.met_on, n.focus, n.issue, n.discussed, n.actions,
+           n.summary, n.recorded_at
+    FROM @extschema@.note_removal_request AS r
+    JOIN @extschema@.meeting_note AS n ON n.student_id = r.student_id AND n.note_id = r.note_id
+    WHERE r.decision IS NULL
+$$;
+COMMENT ON FUNCTION @extschema@.pending_note_removals() IS
+'For administrators: the rows of engage.note_removal_queue (which reads them), read with the owner''s rights.';
+
 CREATE VIEW @extschema@.note_removal_queue
 WITH (security_barrier = true) AS
-SELECT r.request_id, r.requested_by, r.requested_at, r.reason,
-       n.note_id, n.student_id, n.author_id, n.met_on, n.focus, n.issue, n.discussed, n.actions,
-       n.summary, n.recorded_at
-FROM @extschema@.note_removal_request AS r
-JOIN @extschema@.meeting_note AS n ON n.note_id = r.note_id
-WHERE r.decision IS NULL;
+SELECT q.request_id, q.requested_by, q.requested_at, q.reason, q.note_id, q.student_id, q.author_id, q.met_on,
+       q.focus, q.issue, q.discussed, q.actions, q.summary, q.recorded_at
+FROM @extschema@.pending_note_removals() AS q;
 COMMENT ON VIEW @extschema@.note_removal_queue IS
 'For administrators: every pending request to remove a meeting note, with the note itself, so that they can decide (engage.decide_note_removal).';
 COMMENT ON COLUMN @extschema@.note_removal_queue.request_id IS 'The request.';
@@ -755,6 +787,9 @@ GRANT EXECUTE ON FUNCTION @extschema@.decide_note_removal(bigint, boolean, text)
 GRANT SELECT ON @extschema@.note_removal_queue, @extschema@.note_removal_request TO engage_admin;
 ALTER FUNCTION @extschema@.request_note_removal(bigint, text) OWNER TO engage_owner;
 ALTER FUNCTION @extschema@.decide_note_removal(bigint, boolean, text) OWNER TO engage_owner;
+REVOKE ALL ON FUNCTION @extschema@.pending_note_removals() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.pending_note_removals() TO engage_admin;
+ALTER FUNCTION @extschema@.pending_note_removals() OWNER TO engage_owner;
 ALTER VIEW @extschema@.note_removal_queue OWNER TO engage_owner;
 GRANT SELECT, INSERT, UPDATE ON @extschema@.note_removal_request TO engage_owner;
 COMMENT ON POLICY admin_read ON @extschema@.note_removal_request IS 'Administrators read every row of what they manage.';

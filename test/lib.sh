@@ -48,3 +48,18 @@ server_start() {
 server_stop() {
     as_server "$bindir/pg_ctl" -D "$1/data" stop -m immediate >/dev/null 2>&1 || true
 }
+
+# prove_access [PG_PROVE_OPTION ...]: the access tests (test/access/*.sql)
+# with pg_prove, each in a new database, for they commit what they write
+# (so that a Citus cluster, test/citus/run.sh, runs the same files)
+prove_access() {
+    rc=0
+    for file in test/access/*.sql; do
+        dropdb --if-exists engage_access >/dev/null 2>&1
+        { createdb engage_access &&
+              psql -X -q -v ON_ERROR_STOP=1 -d engage_access -c 'CREATE EXTENSION engage; CREATE EXTENSION pgtap;' &&
+              pg_prove "$@" -d engage_access "$file"; } || rc=1
+    done
+    dropdb --if-exists engage_access >/dev/null 2>&1
+    return $rc
+}

@@ -120,6 +120,7 @@ echo "== pgTAP with ASan and UBSan"
 if wait_ready && createdb engage_tap &&
    psql -X -q -v ON_ERROR_STOP=1 -d engage_tap -c 'CREATE EXTENSION engage; CREATE EXTENSION pgtap;'; then
     pg_prove -d engage_tap test/pgtap/*.sql || status=1
+    prove_access || status=1
 else
     status=1
 fi

@@ -3,6 +3,7 @@
 # a fresh cluster.  Every part runs even if an earlier part failed.
 set -u
 cd "$(dirname "$0")/.."
+. test/lib.sh
 status=0
 
 echo "== pg_regress"
@@ -13,6 +14,8 @@ dropdb --if-exists engage_tap >/dev/null 2>&1
 createdb engage_tap
 psql -X -q -v ON_ERROR_STOP=1 -d engage_tap -c 'CREATE EXTENSION engage; CREATE EXTENSION pgtap;' || status=1
 pg_prove -d engage_tap test/pgtap/*.sql || status=1
+echo "== access tests (pgTAP, each in a database of its own)"
+prove_access || status=1
 
 echo "== shell tests"
 prove test/t/ || status=1

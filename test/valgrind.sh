@@ -13,10 +13,7 @@ export PG_CONFIG
 work=$(mktemp -d /tmp/engage-valgrind.XXXXXX)
 port=${VALGRIND_PORT:-55477}
 
-# postgres refuses to run as root: run the server as the postgres user then
-as_server() {
-    if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
+. test/lib.sh
 [ "$(id -u)" -eq 0 ] && chown postgres "$work"
 
 cleanup() {
@@ -49,6 +46,7 @@ psql -X -q -v ON_ERROR_STOP=1 -d engage_tap -c 'CREATE EXTENSION engage; CREATE 
 # method: minutes of PostgreSQL's own work under valgrind, and no C path that
 # the refresh regression test does not already run
 pg_prove -d engage_tap $(ls test/pgtap/*.sql | grep -v refresh_property) || status=1
+prove_access || status=1
 as_server "$bindir/pg_ctl" -D "$work/data" stop -m fast >/dev/null
 
 # An error report is a block of lines starting "==pid== <Capital>", ending at

@@ -107,6 +107,7 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON @extschema@.exam_period, @extschema@.coe
 GRANT EXECUTE ON FUNCTION @extschema@.set_consent(text, boolean),
                           @extschema@.remove_meeting_note(bigint, text),
                           @extschema@.decide_note_removal(bigint, boolean, text),
+                          @extschema@.note_index(), @extschema@.pending_note_removals(),
                           @extschema@.viewer(), @extschema@.app_viewer(), @extschema@.session_is_app(),
                           @extschema@.visible_students()
     TO engage_admin;
@@ -128,6 +129,8 @@ ALTER FUNCTION @extschema@.programme_positions() OWNER TO engage_owner;
 ALTER FUNCTION @extschema@.node_students_compute(text) OWNER TO engage_owner;
 ALTER FUNCTION @extschema@.programme_positions_cluster() OWNER TO engage_owner;
 GRANT EXECUTE ON FUNCTION @extschema@.node_students(text), @extschema@.node_students_compute(text) TO engage_owner;
+ALTER FUNCTION @extschema@.note_index() OWNER TO engage_owner;
+ALTER FUNCTION @extschema@.pending_note_removals() OWNER TO engage_owner;
 ALTER VIEW @extschema@.note_removal_queue OWNER TO engage_owner;
 ALTER VIEW @extschema@.cohort_engagement OWNER TO engage_owner;
 ALTER VIEW @extschema@.meeting_note_index OWNER TO engage_owner;

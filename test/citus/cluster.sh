@@ -30,7 +30,7 @@ cluster_start() {
     i=0
     for node in c w1 w2; do
         mkdir -p "$work/$node" && server_init "$work/$node" &&
-        server_start "$work/$node" $((base + i)) shared_preload_libraries=citus listen_addresses=127.0.0.1 \
+        server_start "$work/$node" $((base + i)) shared_preload_libraries=citus,engage listen_addresses=127.0.0.1 \
             citus.node_conninfo=sslmode=disable fsync=off max_connections=200 "$@" &&
         psql -X -q -h "$work/$node" -p $((base + i)) -U postgres -d postgres -c 'CREATE EXTENSION citus' ||
         return 1
@@ -53,4 +53,25 @@ cluster_load() {
         $db -v students="$1" -v days="$2" -v views_per_day=13 -v end_day=2026-11-27 \
             -f test/datagen.sql >/dev/null 2>"$work/load.err" || { cat "$work/load.err"; return 1; }
     done
+}
+
+# cluster_database NAME: a new, empty database NAME on all three servers,
+# with Citus and its nodes, engage and pgTAP, in the distributed layout
+cluster_database() {
+    i=0
+    for node in c w1 w2; do
+        psql -X -q -h "$work/$node" -p $((base + i)) -U postgres -d postgres \
+            -c "SET client_min_messages = warning" -c "CREATE DATABASE $1" &&
+        psql -X -q -h "$work/$node" -p $((base + i)) -U postgres -d "$1" -c 'CREATE EXTENSION citus' || return 1
+        i=$((i + 1))
+    done
+    psql -X -q -At -v ON_ERROR_STOP=1 -h "$work/c" -p $base -U postgres -d "$1" >/dev/null <<SQL
+SELECT citus_set_coordinator_host('127.0.0.1', $base);
+SELECT citus_add_node('127.0.0.1', $((base + 1)));
+SELECT citus_add_node('127.0.0.1', $((base + 2)));
+SET client_min_messages = warning;
+CREATE EXTENSION engage;
+CREATE EXTENSION pgtap;
+CALL engage.distribute();
+SQL
 }

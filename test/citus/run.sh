@@ -5,8 +5,9 @@
 # the synthetic university (CITUS_STUDENTS students, 14 days) on the
 # coordinator, distributes it with engage.distribute(), and loads the same
 # university into a database of one server beside it.  Each check runs the
-# same query on both and compares the results.  Prints TAP; exits 1 when a
-# check fails.  Where Citus is not installed for this PostgreSQL, it says
+# same query on both and compares the results.  Then the access tests of one
+# server (test/access) run unchanged, each in a new database in the
+# distributed layout.  Prints TAP; exits 1 when a check fails.  Where Citus is not installed for this PostgreSQL, it says
 # so and exits 0 as skipped: it never reports a pass it did not run.
 set -u
 cd "$(dirname "$0")/../.."
@@ -259,6 +260,17 @@ user=postgres viewer=
 same "the last decision, a loader's grant after the student's withdrawals, is in force, as on one server" \
     "SELECT granted FROM engage.consent_latest
      WHERE student_id = '$tutee' AND academic_year = '$($one -c 'SELECT engage.current_academic_year()')'"
+
+# The access tests of one server (test/access), each in a new database in
+# the distributed layout: the same files, the same expectations
+for file in test/access/*.sql; do
+    name=$(basename "$file" .sql)
+    cluster_database "access_$name" &&
+        pg_prove -h "$work/c" -p $base -U postgres -d "access_$name" "$file" > "$work/access.out" 2>&1
+    status=$?
+    grep -v '^ok ' "$work/access.out" | sed 's/^/# /'
+    ok $status "the access tests of $file pass on the cluster as on one server"
+done
 
 echo "1..$n"
 exit $failed

@@ -2,7 +2,7 @@
 -- is commented, that functions cannot be hijacked through search_path, and
 -- that pg_dump keeps every table of data.
 BEGIN;
-SELECT plan(24);
+SELECT plan(25);
 
 SELECT tables_are('engage', ARRAY[
     'college', 'academic_year', 'coefficients', 'student', 'staff', 'tutoring', 'consent',
@@ -60,7 +60,8 @@ $$, ARRAY['engage.viewer()', 'engage.visible_students()', 'engage.consenting_stu
           'engage.set_consent(text,boolean)', 'engage.remove_meeting_note(bigint,text)',
           'engage.mark_stale()', 'engage.request_note_removal(bigint,text)',
           'engage.node_students_compute(text)', 'engage.programme_positions_cluster()',
-          'engage.decide_note_removal(bigint,boolean,text)',
+          'engage.decide_note_removal(bigint,boolean,text)', 'engage.note_index()',
+          'engage.pending_note_removals()',
           'engage.fit_coefficients(text,text,text[])', 'engage.apply_fit(bigint)',
           'engage.programme_positions()', 'engage.load(regclass,interval)'],
    'only the identity, policy, writing, fitting and loading functions run with the owner''s rights');
@@ -91,6 +92,14 @@ SELECT is_empty($$
            OR has_function_privilege('engage_student', p.oid, 'EXECUTE')
            OR has_function_privilege('engage_app', p.oid, 'EXECUTE'))
 $$, 'only administrators may remove notes');
+
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text, r.rolname
+    FROM pg_proc AS p, pg_roles AS r
+    WHERE p.oid = ANY (ARRAY['engage.note_index()', 'engage.pending_note_removals()']::regprocedure[])
+      AND r.rolname IN ('engage_tutor', 'engage_student', 'engage_app', 'engage_analyst', 'engage_loader')
+      AND has_function_privilege(r.rolname, p.oid, 'EXECUTE')
+$$, 'only administrators may run the functions behind their note views');
 
 SELECT is_empty($$
     SELECT c.relname FROM pg_class AS c
