@@ -460,6 +460,23 @@ BEGIN
         RAISE EXCEPTION 'the Citus cluster has no active worker' USING ERRCODE = '55000',
             HINT = 'Add the workers with citus_add_node first.';
     END IF;
+    -- A worker judges "today" for the rows it keeps by its own configured
+    -- zone: every node must have the coordinator's.  (Where engage is not
+    -- loaded and the zone not configured, a worker shows none.)
+    FOR p IN
+        SELECT w.nodename, w.nodeport, w.success, w.result
+        FROM run_command_on_workers(
+            $q$SELECT coalesce(pg_catalog.current_setting('engage.time_zone', true), '(unknown)')$q$) AS w
+        WHERE NOT w.success
+           OR w.result IS DISTINCT FROM (SELECT s.reset_val FROM pg_catalog.pg_settings AS s
+                                         WHERE s.name = 'engage.time_zone')
+    LOOP
+        RAISE EXCEPTION 'worker %:% judges the day in time zone %, the coordinator in %',
+                        p.nodename, p.nodeport, p.result,
+                        (SELECT s.reset_val FROM pg_catalog.pg_settings AS s WHERE s.name = 'engage.time_zone')
+            USING ERRCODE = '55000',
+                  HINT = 'Preload engage on every node (shared_preload_libraries = ''citus, engage'') and give every node the same engage.time_zone in its configuration.';
+    END LOOP;
     -- The catalogues' foreign keys from tables that stay on the coordinator
     -- are kept as they are (by default Citus would convert every table they
     -- link, and send each to the workers, where engage's own copy exists).

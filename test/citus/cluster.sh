@@ -33,7 +33,7 @@ cluster_start() {
         server_start "$work/$node" $((base + i)) shared_preload_libraries=citus,engage listen_addresses=127.0.0.1 \
             citus.node_conninfo=sslmode=disable fsync=off max_connections=200 "$@" &&
         psql -X -q -h "$work/$node" -p $((base + i)) -U postgres -d postgres -c 'CREATE EXTENSION citus' ||
-        return 1
+        { tail -n 20 "$work/$node/server.log" 2>/dev/null | sed 's/^/# /'; return 1; }
         i=$((i + 1))
     done
     $c >/dev/null <<SQL || return 1

@@ -30,6 +30,15 @@ cluster_load "$students" 14
 ok $? "the synthetic university ($students students) loads into both"
 [ $failed = 0 ] || exit 1
 
+# a worker that would judge the day in another zone is refused, and nothing
+# is converted
+w1="psql -X -q -At -h $work/w1 -p $((base + 1)) -U postgres -d postgres"
+$w1 -c "ALTER SYSTEM SET engage.time_zone = 'America/New_York'" -c 'SELECT pg_reload_conf()' >/dev/null && sleep 0.5
+$c -c '\set VERBOSITY sqlstate' -c 'CALL engage.distribute()' > "$work/distribute.out" 2>&1
+grep -q '55000' "$work/distribute.out" && [ "$($c -c 'SELECT count(*) FROM pg_dist_partition')" = 0 ]
+ok $? "engage.distribute() refuses a cluster whose workers judge the day in another time zone (55000)"
+$w1 -c 'ALTER SYSTEM RESET engage.time_zone' -c 'SELECT pg_reload_conf()' >/dev/null && sleep 0.5
+
 $c -c 'SET client_min_messages = warning' -c 'CALL engage.distribute()' > "$work/distribute.out" 2>&1
 status=$?
 sed 's/^/# /' "$work/distribute.out"
