@@ -928,6 +928,29 @@ COMMENT ON FUNCTION @extschema@.symmetric_difference_size(text[], text[]) IS
 
 GRANT EXECUTE ON FUNCTION @extschema@.symmetric_difference_size(text[], text[]) TO PUBLIC;
 
+-- The refresh holds back consent decisions on every node -----------------------
+-- The lock consent decisions wait on: every decision is recorded holding
+-- it shared (engage.stamp_consent), and engage.refresh takes it whole before
+-- it purges withdrawn consent.  (The key is 'engage' in ASCII; an advisory
+-- lock needs no privilege on consent.)  Declared STABLE, though it takes a
+-- lock, so that a query's condition that calls it is evaluated once, before
+-- any row: on a Citus cluster the refresh calls it in a query of every shard,
+-- which takes it on every worker, empty shards too.
+CREATE FUNCTION @extschema@.hold_consent_decisions()
+RETURNS boolean
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM pg_catalog.pg_advisory_xact_lock(111524855244645);
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.hold_consent_decisions() IS
+'For engage.refresh: holds back consent decisions until this transaction ends (the lock they are recorded under), and returns true.';
+REVOKE ALL ON FUNCTION @extschema@.hold_consent_decisions() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.hold_consent_decisions() TO engage_loader;
+
 -- The refresh publishes no cohort group that differs from another by 1 to 4
 -- students --------------------------------------------------------------------
 CREATE OR REPLACE PROCEDURE @extschema@.refresh(from_day date DEFAULT NULL, to_day date DEFAULT NULL)
@@ -1218,13 +1241,19 @@ BEGIN
 
     -- No profiling without consent: a withdrawal removes the whole year's
     -- rows, and the cohort weeks they counted in are computed again.  Every
-    -- consent decision is recorded holding this advisory lock shared
-    -- (engage.stamp_consent); taking it whole waits for the decisions being
-    -- recorded and holds new ones back until this run commits, so the purge
-    -- sees every withdrawal made before the run's rows become visible: none
-    -- is left for a student who withdrew while the run computed.  (The key
-    -- is 'engage' in ASCII; an advisory lock needs no privilege on consent.)
-    PERFORM pg_catalog.pg_advisory_xact_lock(111524855244645);
+    -- consent decision is recorded holding a lock shared; taking it whole
+    -- (engage.hold_consent_decisions) waits for the decisions being recorded
+    -- and holds new ones back until this run commits, so the purge sees
+    -- every withdrawal made before the run's rows become visible: none is
+    -- left for a student who withdrew while the run computed.
+    PERFORM @extschema@.hold_consent_decisions();
+    -- On a Citus cluster a decision is recorded on the worker that keeps the
+    -- student, holding the lock there: take it on every worker too, in this
+    -- run's own transaction there (each shard's query evaluates the
+    -- condition once, before any row).
+    IF on_cluster THEN
+        PERFORM count(*) FROM @extschema@.refresh_stale WHERE @extschema@.hold_consent_decisions();
+    END IF;
     WITH gone AS (
         DELETE FROM @extschema@.daily_engagement AS de
         USING @extschema@.consent_latest AS cl, @extschema@.academic_year AS y

@@ -270,6 +270,38 @@ same "the last decision, a loader's grant after the student's withdrawals, is in
     "SELECT granted FROM engage.consent_latest
      WHERE student_id = '$tutee' AND academic_year = '$($one -c 'SELECT engage.current_academic_year()')'"
 
+# A withdrawal recorded by a loader while a refresh computes: the run waits
+# for it on the worker that keeps the student, and leaves no row of theirs
+withdrawn=$($one -c "SELECT cl.student_id FROM engage.consent_latest AS cl
+                     WHERE cl.granted AND cl.academic_year = engage.current_academic_year()
+                     ORDER BY 1 LIMIT 1 OFFSET 100")
+year=$($one -c "SELECT engage.current_academic_year()")
+rows_of_withdrawn="SELECT count(*) FROM engage.daily_engagement AS d
+                   JOIN engage.academic_year AS y ON d.day BETWEEN y.starts AND y.ends
+                   WHERE d.student_id = '$withdrawn' AND y.label = '$year'"
+had=$($c -c "$rows_of_withdrawn")
+{
+    echo "BEGIN;"
+    echo "INSERT INTO engage.consent (student_id, academic_year, granted)
+          VALUES ('$withdrawn', engage.current_academic_year(), false);"
+    i=0
+    while [ ! -e "$work/release" ] && [ $i -lt 600 ]; do i=$((i + 1)); sleep 0.2; done
+    echo "COMMIT;"
+} | PGAPPNAME=withdrawal psql -X -q -h "$work/c" -p $base -U citus_loader -d postgres >/dev/null 2>&1 &
+psql=$c
+until_true "SELECT count(*) = 1 FROM pg_stat_activity WHERE application_name = 'withdrawal' AND state = 'idle in transaction'"
+PGAPPNAME=refresh $c -c "CALL engage.refresh('2026-11-14', '2026-11-27')" > "$work/refresh.out" 2>&1 &
+refresh=$!
+until_true "SELECT bool_or(w.result::int > 0)
+            FROM run_command_on_workers(\$\$SELECT count(*) FROM pg_stat_activity
+                                          WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'\$\$) AS w"
+ok $? "a refresh waits on the worker for a withdrawal being recorded there before it purges"
+touch "$work/release"
+wait $refresh
+sed 's/^/# /' "$work/refresh.out"
+[ "$had" -gt 0 ] && [ "$($c -c "$rows_of_withdrawn")" = 0 ]
+ok $? "when the refresh commits, the student who withdrew meanwhile has none of their $had rows left"
+
 # The access tests of one server (test/access), each in a new database in
 # the distributed layout: the same files, the same expectations
 for file in test/access/*.sql; do
