@@ -24,9 +24,9 @@
 #include "fmgr.h"
 #include "libpq/pqformat.h"
 #include "utils/memutils.h"
-#include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
 #include "utils/array.h"
+#include "access/tupmacs.h"
 #include "utils/builtins.h"
 
 typedef struct StableAvgState
@@ -216,74 +216,110 @@ engage_stable_avg_final(PG_FUNCTION_ARGS)
 	PG_RETURN_FLOAT8(sum / state->n);
 }
 
-/* Two text Datums in byte order, the order of COLLATE "C": PostgreSQL's own. */
-#define CohortCompareText(a, b) \
-	DatumGetInt32(DirectFunctionCall2Coll(bttextcmp, C_COLLATION_OID, (a), (b)))
+/*
+ * Two members in byte order, the order of COLLATE "C": the bytes, then the
+ * length.  Array elements are never toasted; they may have short headers.
+ */
+static inline int
+CohortCompareText(Datum a, Datum b)
+{
+	const char *pa = VARDATA_ANY(DatumGetPointer(a));
+	const char *pb = VARDATA_ANY(DatumGetPointer(b));
+	int			la = VARSIZE_ANY_EXHDR(DatumGetPointer(a));
+	int			lb = VARSIZE_ANY_EXHDR(DatumGetPointer(b));
+	int			cmp = memcmp(pa, pb, Min(la, lb));
+
+	return cmp != 0 ? cmp : (la > lb) - (la < lb);
+}
 
 /*
- * Reads a one-dimensional text array whose elements are sorted in byte order
- * without duplicates or NULLs (what array_agg(x ORDER BY x COLLATE "C")
- * gives for distinct x), refusing anything else: an unsorted array would
- * give a wrong count, not an error.
+ * The members of a one-dimensional text array sorted in byte order without
+ * duplicates or NULLs (what array_agg(x ORDER BY x COLLATE "C") gives for
+ * distinct x), read one after another in place and checked as they come:
+ * an unsorted array would give a wrong count, not an error.
  */
-static void
-CohortReadMembers(ArrayType *array, const char *argname, Datum **elems, int *n)
+typedef struct CohortMembers
 {
-	bool	   *nulls;
+	const char *argname;
+	const char *ptr;			/* the member to read next */
+	int			n;				/* members in the array */
+	int			next;			/* index of the member to read next */
+	Datum		current;		/* the member read last */
+} CohortMembers;
 
+static void
+CohortMembersStart(CohortMembers *m, ArrayType *array, const char *argname)
+{
 	if (ARR_NDIM(array) > 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
 				 errmsg("%s of engage.symmetric_difference_size must be one-dimensional", argname)));
-	deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT, elems, &nulls, n);
-	for (int i = 0; i < *n; i++)
-	{
-		if (nulls[i])
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("%s of engage.symmetric_difference_size must not contain NULL", argname)));
-		if (i > 0 && CohortCompareText((*elems)[i - 1], (*elems)[i]) >= 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("%s of engage.symmetric_difference_size must be sorted in byte order without duplicates",
-							argname),
-					 errdetail("Element %d does not come after element %d.", i + 1, i),
-					 errhint("Build it with array_agg(DISTINCT x ORDER BY x COLLATE \"C\").")));
-	}
+	if (array_contains_nulls(array))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s of engage.symmetric_difference_size must not contain NULL", argname)));
+	m->argname = argname;
+	/* without NULLs the members follow the header, each aligned as text is */
+	m->ptr = (const char *) array + ARR_OVERHEAD_NONULLS(ARR_NDIM(array));
+	m->n = ArrayGetNItems(ARR_NDIM(array), ARR_DIMS(array));
+	m->next = 0;
+	m->current = (Datum) 0;
 }
 
+/* Reads the next member into current; false when none is left. */
+static bool
+CohortMembersNext(CohortMembers *m)
+{
+	Datum		member;
+
+	if (m->next >= m->n)
+		return false;
+	member = PointerGetDatum(m->ptr);
+	if (m->next > 0 && CohortCompareText(m->current, member) >= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s of engage.symmetric_difference_size must be sorted in byte order without duplicates",
+						m->argname),
+				 errdetail("Element %d does not come after element %d.", m->next + 1, m->next),
+				 errhint("Build it with array_agg(DISTINCT x ORDER BY x COLLATE \"C\").")));
+	m->current = member;
+	m->ptr = (const char *) att_align_nominal(m->ptr + VARSIZE_ANY(m->ptr), TYPALIGN_INT);
+	m->next++;
+	return true;
+}
+
+/*
+ * One pass over both arrays in step, without copying a member: the cohort
+ * step compares thousands of pairs of groups, some of thousands of students.
+ */
 PG_FUNCTION_INFO_V1(engage_symmetric_difference_size);
 Datum
 engage_symmetric_difference_size(PG_FUNCTION_ARGS)
 {
-	Datum	   *a;
-	Datum	   *b;
-	int			na;
-	int			nb;
-	int			i = 0;
-	int			j = 0;
+	CohortMembers a;
+	CohortMembers b;
+	bool		more_a;
+	bool		more_b;
 	int32		differ = 0;
 
-	CohortReadMembers(PG_GETARG_ARRAYTYPE_P(0), "a", &a, &na);
-	CohortReadMembers(PG_GETARG_ARRAYTYPE_P(1), "b", &b, &nb);
-	while (i < na && j < nb)
+	CohortMembersStart(&a, PG_GETARG_ARRAYTYPE_P(0), "a");
+	CohortMembersStart(&b, PG_GETARG_ARRAYTYPE_P(1), "b");
+	more_a = CohortMembersNext(&a);
+	more_b = CohortMembersNext(&b);
+	while (more_a && more_b)
 	{
-		int			cmp = CohortCompareText(a[i], b[j]);
+		int			cmp = CohortCompareText(a.current, b.current);
 
-		if (cmp == 0)
-		{
-			i++;
-			j++;
-		}
-		else
-		{
+		if (cmp != 0)
 			differ++;
-			if (cmp < 0)
-				i++;
-			else
-				j++;
-		}
+		if (cmp <= 0)
+			more_a = CohortMembersNext(&a);
+		if (cmp >= 0)
+			more_b = CohortMembersNext(&b);
 	}
-	differ += (na - i) + (nb - j);
+	for (; more_a; more_a = CohortMembersNext(&a))
+		differ++;
+	for (; more_b; more_b = CohortMembersNext(&b))
+		differ++;
 	PG_RETURN_INT32(differ);
 }

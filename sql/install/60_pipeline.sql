@@ -640,7 +640,8 @@ BEGIN
           AND abs(a.students - b.students) <= 4
           AND (b.module_code IS NULL OR b.students > a.students
                OR (b.students = a.students AND b.module_code < a.module_code))
-          AND @extschema@.symmetric_difference_size(a.members, b.members) BETWEEN 1 AND 4
+          -- (IN, not BETWEEN, which would compare the pair twice)
+          AND @extschema@.symmetric_difference_size(a.members, b.members) IN (1, 2, 3, 4)
     )
     SELECT p.college, p.programme, p.module_code, p.week, p.students,
            p.mean_score, p.median_score, p.attendance_rate

@@ -59,7 +59,9 @@ COMMENT ON AGGREGATE @extschema@.stable_avg(double precision) IS
 CREATE FUNCTION @extschema@.symmetric_difference_size(a text[], b text[])
 RETURNS integer
 AS 'MODULE_PATHNAME', 'engage_symmetric_difference_size'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+-- dear enough that the planner tests a pair's other conditions first
+COST 1000;
 COMMENT ON FUNCTION @extschema@.symmetric_difference_size(text[], text[]) IS
 'The number of elements in exactly one of two arrays, each sorted in byte order (COLLATE "C") without duplicates or NULLs, as array_agg(DISTINCT x ORDER BY x COLLATE "C") builds them; other arrays are refused (22023, 22004).';
 

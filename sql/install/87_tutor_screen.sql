@@ -131,10 +131,11 @@ BEGIN
           AND r.rate_4wk <= r.rate_before - attendance_drop
         UNION ALL
         -- each student's last sessions (numbered per student, which a Citus
-        -- cluster runs on the worker that keeps the student)
+        -- cluster runs on the worker that keeps the student; the students
+        -- told apart byte by byte, which sorts the year's sessions faster)
         SELECT l.student_id, 'absence_run', NULL, pg_catalog.jsonb_build_object('sessions', count(*))
         FROM (SELECT at.student_id, at.status,
-                     pg_catalog.row_number() OVER (PARTITION BY at.student_id
+                     pg_catalog.row_number() OVER (PARTITION BY at.student_id COLLATE "C"
                                                    ORDER BY at.starts_at DESC, at.session_id DESC) AS k
               FROM @extschema@.attendance AS at
               WHERE at.starts_at >= @extschema@.local_midnight(year_starts) AND at.starts_at < midnight
