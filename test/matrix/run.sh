@@ -183,6 +183,8 @@ for entry in "${installs[@]}"; do
         { createdb engage_tap &&
           psql -X -q -v ON_ERROR_STOP=1 -d engage_tap -c 'CREATE EXTENSION engage; CREATE EXTENSION pgtap;' &&
           pg_prove -d engage_tap test/pgtap/*.sql; } >"$vlogs/pgtap.log" 2>&1 || s=$((s | 2))
+        # the access tests, each in a database of its own
+        ( . test/lib.sh && prove_access ) >>"$vlogs/pgtap.log" 2>&1 || s=$((s | 2))
 
         # verbose, so the log names each failing subtest
         prove -v test/t/ >"$vlogs/shell.log" 2>&1 || s=$((s | 4))
