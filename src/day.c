@@ -203,11 +203,17 @@ engage_week_start(PG_FUNCTION_ARGS)
  * open past midnight must not keep yesterday's rules.  A parallel worker
  * judges by its own start of the query, which follows the leader's.
  */
+DateADT
+EngageToday(void)
+{
+	TimestampTz statement = GetCurrentStatementStartTimestamp();
+
+	return EngageLocalDay(Max(statement, query_started));
+}
+
 PG_FUNCTION_INFO_V1(engage_today);
 Datum
 engage_today(PG_FUNCTION_ARGS)
 {
-	TimestampTz statement = GetCurrentStatementStartTimestamp();
-
-	PG_RETURN_DATEADT(EngageLocalDay(Max(statement, query_started)));
+	PG_RETURN_DATEADT(EngageToday());
 }

@@ -21,6 +21,9 @@ extern void DayDefineSetting(void);
 /* Notes the start of a query: "today" is never older than its snapshot. */
 extern void DayQueryStarted(void);
 
+/* "Today" as the access rules judge it (engage.today()). */
+extern DateADT EngageToday(void);
+
 /* The local calendar day of a finite instant, and the UTC offset then. */
 extern DateADT EngageLocalDate(TimestampTz ts, pg_tz *tz, int *offset);
 

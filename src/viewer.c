@@ -14,7 +14,9 @@
  * to: EXPLAIN ANALYZE's "Rows Removed by Filter" would count them.
  */
 #include "viewer.h"
+#include "day.h"
 
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
@@ -87,13 +89,35 @@ engage_session_is_app(PG_FUNCTION_ARGS)
  * worked out once per query.  A policy of a distributed table may not hold
  * a subquery, so it calls this per row; the first call of each expression
  * asks engage.node_students_compute (PL/pgSQL, the owner's rights) and keeps
- * the array for the rest of the query, in the expression's own memory.
+ * the array in the expression's own memory.  An expression may outlive its
+ * query (PL/pgSQL keeps a simple expression for the whole transaction), so
+ * the array is kept only while everything the rule depends on is the same:
+ * the statement, the commands run in it so far, "today", the login and the
+ * viewer named.
  */
 typedef struct NodeStudents
 {
 	text	   *kind;
+	TimestampTz statement;
+	CommandId	command;
+	DateADT		today;
+	Oid			session_user;
+	char	   *viewer;
 	Datum		students;
 } NodeStudents;
+
+static bool
+NodeStudentsStillHold(NodeStudents *cache, text *kind)
+{
+	return cache != NULL &&
+		VARSIZE_ANY_EXHDR(cache->kind) == VARSIZE_ANY_EXHDR(kind) &&
+		memcmp(VARDATA_ANY(cache->kind), VARDATA_ANY(kind), VARSIZE_ANY_EXHDR(kind)) == 0 &&
+		cache->statement == GetCurrentStatementStartTimestamp() &&
+		cache->command == GetCurrentCommandId(false) &&
+		cache->today == EngageToday() &&
+		cache->session_user == GetSessionUserId() &&
+		strcmp(cache->viewer, engage_viewer ? engage_viewer : "") == 0;
+}
 
 PG_FUNCTION_INFO_V1(engage_node_students);
 Datum
@@ -102,8 +126,7 @@ engage_node_students(PG_FUNCTION_ARGS)
 	text	   *kind = PG_GETARG_TEXT_PP(0);
 	NodeStudents *cache = (NodeStudents *) fcinfo->flinfo->fn_extra;
 
-	if (cache == NULL || VARSIZE_ANY_EXHDR(cache->kind) != VARSIZE_ANY_EXHDR(kind) ||
-		memcmp(VARDATA_ANY(cache->kind), VARDATA_ANY(kind), VARSIZE_ANY_EXHDR(kind)) != 0)
+	if (!NodeStudentsStillHold(cache, kind))
 	{
 		char	   *schema = get_namespace_name(get_func_namespace(fcinfo->flinfo->fn_oid));
 		char	   *query = psprintf("SELECT %s.node_students_compute($1)", quote_identifier(schema));
@@ -112,6 +135,9 @@ engage_node_students(PG_FUNCTION_ARGS)
 		MemoryContext old;
 		Datum		students;
 		bool		isnull;
+		TimestampTz statement = GetCurrentStatementStartTimestamp();
+		CommandId	command = GetCurrentCommandId(false);
+		DateADT		today = EngageToday();
 
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
@@ -122,7 +148,19 @@ engage_node_students(PG_FUNCTION_ARGS)
 		old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
 		if (cache == NULL)
 			cache = (NodeStudents *) palloc0(sizeof(NodeStudents));
+		else
+		{
+			pfree(cache->kind);
+			pfree(cache->viewer);
+			if (cache->students != (Datum) 0)
+				pfree(DatumGetPointer(cache->students));
+		}
 		cache->kind = (text *) PG_DETOAST_DATUM_COPY(PointerGetDatum(kind));
+		cache->statement = statement;
+		cache->command = command;
+		cache->today = today;
+		cache->session_user = GetSessionUserId();
+		cache->viewer = pstrdup(engage_viewer ? engage_viewer : "");
 		/* NULL (nobody asking) is no student */
 		cache->students = isnull ? (Datum) 0 : datumCopy(students, false, -1);
 		MemoryContextSwitchTo(old);

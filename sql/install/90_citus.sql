@@ -283,40 +283,49 @@ RETURNS SETOF record
 LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    -- the viewer's students by the rule, read where this runs: Citus may
+    -- run it on the worker that keeps a student (a query of one student's
+    -- row goes there whole), and the tables are read where the node keeps
+    -- them
+    ids text[] := @extschema@.node_students('consenting');
+    latest_ids text[];
+    latest_weeks date[];
+    latest_medians double precision[];
 BEGIN
-    -- Citus may run this on the worker that keeps a student (a query of
-    -- one student's row goes there whole): the viewer's students by the
-    -- rule read where it runs, the tables read where the node keeps them;
-    -- then joins on the student, no lateral
+    -- the latest week with published programme-wide figures, per programme,
+    -- for each of those students (reference tables, read on this node)
+    EXECUTE pg_catalog.format($q$
+    SELECT pg_catalog.array_agg(m.student_id), pg_catalog.array_agg(c.week), pg_catalog.array_agg(c.median_score)
+    FROM %1$s AS m
+    JOIN (SELECT DISTINCT ON (cw.college, cw.programme) cw.college, cw.programme, cw.week, cw.median_score
+          FROM %2$s AS cw
+          WHERE cw.module_code IS NULL AND cw.week <= @extschema@.today()
+          ORDER BY cw.college, cw.programme, cw.week DESC) AS c
+      ON c.college = m.college AND c.programme = m.programme
+    WHERE m.student_id = ANY ($1)
+    $q$, @extschema@.here('@extschema@.student'), @extschema@.here('@extschema@.cohort_week'))
+    INTO latest_ids, latest_weeks, latest_medians USING ids;
+    IF latest_ids IS NULL THEN
+        RETURN;
+    END IF;
+    -- each student's score in that week exactly as engage.refresh computes
+    -- it for the cohort; the students and weeks go in as values, so that a
+    -- cluster reads only the shards that keep those students, in one query
     RETURN QUERY EXECUTE pg_catalog.format($q$
-    WITH v AS MATERIALIZED (SELECT @extschema@.node_students('consenting') AS ids),
-    mine AS (
-        SELECT s.student_id, s.college, s.programme FROM %1$s AS s
-        WHERE s.student_id = ANY ((SELECT v.ids FROM v)::text[])
-    ),
-    -- the latest week with published programme-wide figures, per programme
-    latest AS (
-        SELECT DISTINCT ON (cw.college, cw.programme) cw.college, cw.programme, cw.week, cw.median_score
-        FROM %2$s AS cw
-        WHERE cw.module_code IS NULL AND cw.week <= @extschema@.today()
-          AND (cw.college, cw.programme) IN (SELECT m.college, m.programme FROM mine AS m)
-        ORDER BY cw.college, cw.programme, cw.week DESC
-    )
-    SELECT m.student_id, c.week,
-           CASE WHEN own.score > c.median_score THEN 'upper half'
-                WHEN own.score < c.median_score THEN 'lower half'
+    SELECT own.student_id, own.week,
+           CASE WHEN own.score > l.median_score THEN 'upper half'
+                WHEN own.score < l.median_score THEN 'lower half'
                 ELSE 'median' END
-    FROM mine AS m
-    JOIN latest AS c ON c.college = m.college AND c.programme = m.programme
-    -- the weekly score exactly as engage.refresh computes it for the cohort
-    JOIN (SELECT d.student_id, @extschema@.week_start(d.day) AS week, @extschema@.stable_avg(d.score) AS score
-          FROM %3$s AS d
-          WHERE d.module_code IS NULL AND d.student_id = ANY ((SELECT v.ids FROM v)::text[])
-            AND d.day >= (SELECT min(l.week) FROM latest AS l)
+    FROM (SELECT d.student_id, @extschema@.week_start(d.day) AS week, @extschema@.stable_avg(d.score) AS score
+          FROM %1$s AS d
+          WHERE d.module_code IS NULL AND d.student_id = ANY ($1)
+            AND d.day >= (SELECT min(w) FROM pg_catalog.unnest($2) AS w)
           GROUP BY 1, 2) AS own
-      ON own.student_id = m.student_id AND own.week = c.week
-    $q$, @extschema@.here('@extschema@.student'), @extschema@.here('@extschema@.cohort_week'),
-       @extschema@.node_rows('@extschema@.daily_engagement'));
+    JOIN ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3))
+         AS l(student_id, week, median_score)
+      ON l.student_id = own.student_id AND l.week = own.week
+    $q$, @extschema@.node_rows('@extschema@.daily_engagement')) USING latest_ids, latest_weeks, latest_medians;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.programme_positions_cluster() IS

@@ -2,7 +2,7 @@
 -- engage.dashboard and engage.my_students_json, under every role; nothing
 -- through them that the views would hide.
 BEGIN;
-SELECT plan(41);
+SELECT plan(43);
 SET LOCAL client_min_messages = warning;
 
 CREATE ROLE db_t1 LOGIN IN ROLE engage_tutor;
@@ -196,6 +196,25 @@ RESET SESSION AUTHORIZATION;
 SET SESSION AUTHORIZATION db_app;
 SELECT set_config('engage.viewer', 'T1', true);
 SELECT pg_temp.same_as_cluster('the web front end naming a tutor');
+RESET engage.viewer;
+RESET SESSION AUTHORIZATION;
+
+-- engage.node_students (the cluster's rules) keeps a set only while what
+-- decides it holds: an expression PL/pgSQL keeps for the transaction must
+-- not carry one viewer's students to the next viewer named
+CREATE FUNCTION pg_temp.visible_now() RETURNS text[] LANGUAGE plpgsql AS $$
+DECLARE
+    r text[] := engage.node_students('visible');
+BEGIN
+    RETURN (SELECT array_agg(s ORDER BY s) FROM unnest(r) AS s);
+END $$;
+GRANT EXECUTE ON FUNCTION pg_temp.visible_now() TO PUBLIC;
+GRANT EXECUTE ON FUNCTION engage.node_students(text) TO db_app;
+SET SESSION AUTHORIZATION db_app;
+SELECT set_config('engage.viewer', 'T1', true);
+SELECT is(pg_temp.visible_now(), ARRAY['S1', 'S2', 'S3'], 'node_students for the web role naming a tutor');
+SELECT set_config('engage.viewer', 'S1', true);
+SELECT is(pg_temp.visible_now(), ARRAY['S1'], 'then, naming a student in the same transaction, only that student');
 RESET engage.viewer;
 RESET SESSION AUTHORIZATION;
 
