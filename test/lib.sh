@@ -25,6 +25,16 @@ until_true() {
     until [ "$($psql -c "$1")" = t ]; do i=$((i + 1)); [ $i -lt 450 ] || return 1; sleep 0.2; done
 }
 
+# held_open SQL FILE: BEGIN, SQL, then COMMIT once FILE exists (or after two
+# minutes), on standard output: piped into psql, a transaction held open
+held_open() {
+    echo "BEGIN;"
+    echo "$1;"
+    i=0
+    while [ ! -e "$2" ] && [ $i -lt 600 ]; do i=$((i + 1)); sleep 0.2; done
+    echo "COMMIT;"
+}
+
 # postgres refuses to run as root: as root, the server runs as postgres
 as_server() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 

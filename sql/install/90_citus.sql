@@ -455,6 +455,8 @@ DECLARE
     k text[];
     p record;
     rule text;
+    -- the institution's time zone as this node is configured
+    zone text := (SELECT s.reset_val FROM pg_catalog.pg_settings AS s WHERE s.name = 'engage.time_zone');
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_extension AS e WHERE e.extname = 'citus') THEN
         RAISE EXCEPTION 'engage.distribute needs Citus in this database'
@@ -476,13 +478,10 @@ BEGIN
         SELECT w.nodename, w.nodeport, w.success, w.result
         FROM run_command_on_workers(
             $q$SELECT coalesce(pg_catalog.current_setting('engage.time_zone', true), '(unknown)')$q$) AS w
-        WHERE NOT w.success
-           OR w.result IS DISTINCT FROM (SELECT s.reset_val FROM pg_catalog.pg_settings AS s
-                                         WHERE s.name = 'engage.time_zone')
+        WHERE NOT w.success OR w.result IS DISTINCT FROM zone
     LOOP
         RAISE EXCEPTION 'worker %:% judges the day in time zone %, the coordinator in %',
-                        p.nodename, p.nodeport, p.result,
-                        (SELECT s.reset_val FROM pg_catalog.pg_settings AS s WHERE s.name = 'engage.time_zone')
+                        p.nodename, p.nodeport, p.result, zone
             USING ERRCODE = '55000',
                   HINT = 'Preload engage on every node (shared_preload_libraries = ''citus, engage'') and give every node the same engage.time_zone in its configuration.';
     END LOOP;

@@ -31,15 +31,12 @@ cluster_start() {
     for node in c w1 w2; do
         mkdir -p "$work/$node" && server_init "$work/$node" &&
         server_start "$work/$node" $((base + i)) shared_preload_libraries=citus,engage listen_addresses=127.0.0.1 \
-            citus.node_conninfo=sslmode=disable fsync=off max_connections=200 "$@" &&
-        psql -X -q -h "$work/$node" -p $((base + i)) -U postgres -d postgres -c 'CREATE EXTENSION citus' ||
+            citus.node_conninfo=sslmode=disable fsync=off max_connections=200 "$@" ||
         { tail -n 20 "$work/$node/server.log" 2>/dev/null | sed 's/^/# /'; return 1; }
         i=$((i + 1))
     done
+    cluster_nodes postgres || return 1
     $c >/dev/null <<SQL || return 1
-SELECT citus_set_coordinator_host('127.0.0.1', $base);
-SELECT citus_add_node('127.0.0.1', $((base + 1)));
-SELECT citus_add_node('127.0.0.1', $((base + 2)));
 SET client_min_messages = warning;
 CREATE EXTENSION engage;
 CREATE DATABASE one;
@@ -55,13 +52,11 @@ cluster_load() {
     done
 }
 
-# cluster_database NAME: a new, empty database NAME on all three servers,
-# with Citus and its nodes, engage and pgTAP, in the distributed layout
-cluster_database() {
+# cluster_nodes DB: Citus in database DB of all three servers, and the
+# workers added to the coordinator there
+cluster_nodes() {
     i=0
     for node in c w1 w2; do
-        psql -X -q -h "$work/$node" -p $((base + i)) -U postgres -d postgres \
-            -c "SET client_min_messages = warning" -c "CREATE DATABASE $1" &&
         psql -X -q -h "$work/$node" -p $((base + i)) -U postgres -d "$1" -c 'CREATE EXTENSION citus' || return 1
         i=$((i + 1))
     done
@@ -69,6 +64,20 @@ cluster_database() {
 SELECT citus_set_coordinator_host('127.0.0.1', $base);
 SELECT citus_add_node('127.0.0.1', $((base + 1)));
 SELECT citus_add_node('127.0.0.1', $((base + 2)));
+SQL
+}
+
+# cluster_database NAME: a new, empty database NAME on all three servers,
+# with Citus and its nodes, engage and pgTAP, in the distributed layout
+cluster_database() {
+    i=0
+    for node in c w1 w2; do
+        psql -X -q -h "$work/$node" -p $((base + i)) -U postgres -d postgres \
+            -c "SET client_min_messages = warning" -c "CREATE DATABASE $1" || return 1
+        i=$((i + 1))
+    done
+    cluster_nodes "$1" || return 1
+    psql -X -q -At -v ON_ERROR_STOP=1 -h "$work/c" -p $base -U postgres -d "$1" >/dev/null <<SQL
 SET client_min_messages = warning;
 CREATE EXTENSION engage;
 CREATE EXTENSION pgtap;

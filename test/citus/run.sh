@@ -280,14 +280,9 @@ rows_of_withdrawn="SELECT count(*) FROM engage.daily_engagement AS d
                    JOIN engage.academic_year AS y ON d.day BETWEEN y.starts AND y.ends
                    WHERE d.student_id = '$withdrawn' AND y.label = '$year'"
 had=$($c -c "$rows_of_withdrawn")
-{
-    echo "BEGIN;"
-    echo "INSERT INTO engage.consent (student_id, academic_year, granted)
-          VALUES ('$withdrawn', engage.current_academic_year(), false);"
-    i=0
-    while [ ! -e "$work/release" ] && [ $i -lt 600 ]; do i=$((i + 1)); sleep 0.2; done
-    echo "COMMIT;"
-} | PGAPPNAME=withdrawal psql -X -q -h "$work/c" -p $base -U citus_loader -d postgres >/dev/null 2>&1 &
+held_open "INSERT INTO engage.consent (student_id, academic_year, granted)
+           VALUES ('$withdrawn', engage.current_academic_year(), false)" "$work/release" |
+    PGAPPNAME=withdrawal psql -X -q -h "$work/c" -p $base -U citus_loader -d postgres >/dev/null 2>&1 &
 psql=$c
 until_true "SELECT count(*) = 1 FROM pg_stat_activity WHERE application_name = 'withdrawal' AND state = 'idle in transaction'"
 PGAPPNAME=refresh $c -c "CALL engage.refresh('2026-11-14', '2026-11-27')" > "$work/refresh.out" 2>&1 &

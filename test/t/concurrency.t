@@ -29,14 +29,9 @@ student=$($psql -c "SELECT cl.student_id FROM engage.consent_latest AS cl
                     ORDER BY 1 LIMIT 1")
 
 # the withdrawal, recorded and held uncommitted until released
-{
-    echo "BEGIN;"
-    echo "INSERT INTO engage.consent (student_id, academic_year, granted)
-          VALUES ('$student', engage.current_academic_year(), false);"
-    i=0
-    while [ ! -e "$work/release" ] && [ $i -lt 600 ]; do i=$((i + 1)); sleep 0.2; done
-    echo "COMMIT;"
-} | PGAPPNAME=withdrawal psql -X -q -d $db >/dev/null 2>&1 &
+held_open "INSERT INTO engage.consent (student_id, academic_year, granted)
+           VALUES ('$student', engage.current_academic_year(), false)" "$work/release" |
+    PGAPPNAME=withdrawal psql -X -q -d $db >/dev/null 2>&1 &
 until_true "SELECT count(*) = 1 FROM pg_stat_activity WHERE application_name = 'withdrawal' AND state = 'idle in transaction'"
 ok $? "student $student's withdrawal is recorded, not yet committed"
 
