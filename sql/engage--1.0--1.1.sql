@@ -193,6 +193,9 @@ COMMENT ON FUNCTION @extschema@.settings() IS
 GRANT EXECUTE ON FUNCTION @extschema@.settings() TO PUBLIC;
 
 -- The nightly pipeline: one pass of C per student ------------------------------
+-- The refresh reads one student's attended careers events of a range of days
+CREATE INDEX ON @extschema@.career_event (student_id, event_day) WHERE attended;
+
 CREATE TYPE @extschema@.profile_day AS (
     module_code      text,
     day              date,
@@ -959,8 +962,11 @@ CREATE OR REPLACE PROCEDURE @extschema@.refresh(from_day date DEFAULT NULL, to_d
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 -- The plans are index scans per student and one C aggregate, which JIT
--- cannot speed up but would spend seconds compiling.
+-- cannot speed up but would spend seconds compiling.  Nor does a cache of
+-- the kernel's results help: each student's are different, and hashing
+-- them cost a third of the compute.
 SET jit = off
+SET enable_memoize = off
 AS $$
 DECLARE
     started     timestamptz := pg_catalog.clock_timestamp();

@@ -171,6 +171,10 @@ CREATE TABLE @extschema@.career_event (
     PRIMARY KEY (student_id, event_id)
 );
 CREATE INDEX ON @extschema@.career_event (event_day) WHERE attended;
+-- the refresh reads one student's attended events of a range of days; found
+-- through the index on day instead, each student's read scanned every
+-- student's events of the range
+CREATE INDEX ON @extschema@.career_event (student_id, event_day) WHERE attended;
 COMMENT ON TABLE @extschema@.career_event IS 'Careers-service events a student registered for; only attended ones count towards engagement.';
 COMMENT ON COLUMN @extschema@.career_event.student_id IS 'The student registered for the event.';
 COMMENT ON COLUMN @extschema@.career_event.event_id IS 'Careers-service event identifier.';

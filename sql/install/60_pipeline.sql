@@ -239,8 +239,11 @@ CREATE PROCEDURE @extschema@.refresh(from_day date DEFAULT NULL, to_day date DEF
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 -- The plans are index scans per student and one C aggregate, which JIT
--- cannot speed up but would spend seconds compiling.
+-- cannot speed up but would spend seconds compiling.  Nor does a cache of
+-- the kernel's results help: each student's are different, and hashing
+-- them cost a third of the compute.
 SET jit = off
+SET enable_memoize = off
 AS $$
 DECLARE
     started     timestamptz := pg_catalog.clock_timestamp();
