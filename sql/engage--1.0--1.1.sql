@@ -967,6 +967,10 @@ SET search_path = pg_catalog, pg_temp
 -- them cost a third of the compute.
 SET jit = off
 SET enable_memoize = off
+-- Its temporary tables are analyzed so that the planner knows their sizes
+-- and spreads; a sample of 3,000 rows tells it that as well as 30,000 would,
+-- at a fifth of the time.
+SET default_statistics_target = 10
 AS $$
 DECLARE
     started     timestamptz := pg_catalog.clock_timestamp();
@@ -1099,14 +1103,19 @@ BEGIN
             DROP TABLE pg_temp.engage_refresh_lookback;
         END IF;
         CREATE TEMP TABLE engage_refresh_lookback ON COMMIT DROP AS
-        SELECT de.student_id, de.module_code, de.day, de.ele_minutes, de.app_choices, de.career_events
-        FROM (SELECT d.*, pg_catalog.count(*) FILTER (WHERE d.module_code IS NULL)
-                              OVER (PARTITION BY d.student_id) AS days_stored
-              FROM @extschema@.daily_engagement AS d
-              WHERE stored_back AND d.day >= lookback AND d.day < from_day) AS de
-        WHERE de.days_stored = from_day - lookback
-          AND NOT de.student_id = ANY (stale_ids)
-          AND NOT EXISTS (SELECT FROM @extschema@.refresh_stale AS rs WHERE rs.student_id = de.student_id);
+        SELECT d.student_id, d.module_code, d.day, d.ele_minutes, d.app_choices, d.career_events
+        FROM @extschema@.daily_engagement AS d
+        WHERE stored_back AND d.day >= lookback AND d.day < from_day;
+        -- only those of students with every look-back day stored and none
+        -- marked stale (counted by hashing: a window over the students
+        -- sorted them, at twice the time)
+        DELETE FROM pg_temp.engage_refresh_lookback AS lb
+        WHERE lb.student_id IN (
+            SELECT s.student_id FROM pg_temp.engage_refresh_lookback AS s
+            GROUP BY s.student_id
+            HAVING pg_catalog.count(*) FILTER (WHERE s.module_code IS NULL) <> from_day - lookback
+                OR s.student_id = ANY (stale_ids)
+                OR EXISTS (SELECT FROM @extschema@.refresh_stale AS rs WHERE rs.student_id = s.student_id));
         CREATE INDEX ON pg_temp.engage_refresh_lookback (student_id);
         ANALYZE pg_temp.engage_refresh_lookback;
 
