@@ -1116,9 +1116,6 @@ BEGIN
             HAVING pg_catalog.count(*) FILTER (WHERE s.module_code IS NULL) <> from_day - lookback
                 OR s.student_id = ANY (stale_ids)
                 OR EXISTS (SELECT FROM @extschema@.refresh_stale AS rs WHERE rs.student_id = s.student_id));
-        CREATE INDEX ON pg_temp.engage_refresh_lookback (student_id);
-        ANALYZE pg_temp.engage_refresh_lookback;
-
         -- Each consenting student's streams go through engage.daily_profile
         -- once; SQL only feeds and stores.  One statement for the whole range,
         -- so that every row is computed from one snapshot of the sources.
@@ -1133,6 +1130,11 @@ BEGIN
         -- one student's streams at a time, and memory does not grow with the
         -- range).
         bulk := to_day - from_day < 7 AND EXISTS (SELECT FROM pg_temp.engage_refresh_lookback);
+        -- read per student only where the run goes student by student
+        IF NOT bulk THEN
+            CREATE INDEX ON pg_temp.engage_refresh_lookback (student_id);
+        END IF;
+        ANALYZE pg_temp.engage_refresh_lookback;
         bulk_to_ts := (@extschema@.profile_range(from_day, to_day)).to_ts;
         INSERT INTO @extschema@.daily_engagement
             (student_id, module_code, day, ele_minutes, app_choices, career_events, score,
@@ -1194,9 +1196,10 @@ BEGIN
                ON c.student_id = st.student_id
         CROSS JOIN LATERAL (SELECT least(c.first_day, from_day) AS first_day) AS span
         CROSS JOIN LATERAL @extschema@.profile_range(span.first_day, to_day) AS r
-        CROSS JOIN LATERAL (
-            SELECT EXISTS (SELECT FROM pg_temp.engage_refresh_lookback AS lb WHERE lb.student_id = st.student_id) AS stored
-        ) AS s
+        -- whether the student's look-back days are stored
+        LEFT JOIN (SELECT DISTINCT lb.student_id FROM pg_temp.engage_refresh_lookback AS lb) AS kept
+               ON kept.student_id = st.student_id
+        CROSS JOIN LATERAL (SELECT kept.student_id IS NOT NULL AS stored) AS s
         -- where the raw events start: at the window's first day, or at from_day
         -- where the stored days stand in for the days before it
         CROSS JOIN LATERAL (
@@ -1241,9 +1244,10 @@ BEGIN
                 WHERE ce.student_id = st.student_id AND ce.attended
                   AND ce.event_day BETWEEN raw.first_day AND to_day
                 UNION ALL
+                -- (in bulk, the students left here have none)
                 SELECT 's', NULL, lb.module_code, lb.day, NULL, lb.ele_minutes, lb.app_choices, lb.career_events
                 FROM pg_temp.engage_refresh_lookback AS lb
-                WHERE lb.student_id = st.student_id
+                WHERE NOT bulk AND lb.student_id = st.student_id
             ) AS f
         ) AS k
         CROSS JOIN LATERAL pg_catalog.unnest(k.days) AS p

@@ -3,7 +3,7 @@
 -- idempotent, day by day equals one run over the range, and only consenting
 -- students are profiled.
 BEGIN;
-SELECT plan(20);
+SELECT plan(21);
 SET LOCAL TimeZone = 'America/Los_Angeles';  -- must not matter
 
 INSERT INTO engage.college VALUES ('CLES', 'Life and Environmental Sciences'), ('HUMS', 'Humanities');
@@ -141,6 +141,23 @@ CALL engage.refresh('2026-10-27', '2026-10-30');
 SELECT bag_eq($$SELECT * FROM snapshot WHERE day BETWEEN '2026-10-20' AND '2026-10-30'$$,
               'SELECT * FROM october',
               'runs of a week and of four days from stored look-back days give the same rows');
+-- A run of more than a week goes student by student, and there too the
+-- stored look-back days stand in for their events: removed behind the
+-- marks' back, they change nothing.
+SAVEPOINT look_back_events;
+ALTER TABLE engage.ele_event DISABLE TRIGGER ele_event_mark_gone;
+ALTER TABLE engage.app_event DISABLE TRIGGER app_event_mark_gone;
+DELETE FROM engage.ele_event
+WHERE ts >= engage.local_midnight('2026-10-20') AND ts < engage.local_midnight('2026-10-26');
+DELETE FROM engage.app_event
+WHERE ts >= engage.local_midnight('2026-10-20') AND ts < engage.local_midnight('2026-10-26');
+ALTER TABLE engage.ele_event ENABLE TRIGGER ele_event_mark_gone;
+ALTER TABLE engage.app_event ENABLE TRIGGER app_event_mark_gone;
+CALL engage.refresh('2026-10-26', '2026-11-02');
+SELECT bag_eq($$SELECT * FROM snapshot WHERE day BETWEEN '2026-10-26' AND '2026-10-30'$$,
+              $$SELECT * FROM october WHERE day >= '2026-10-26'$$,
+              'a run of eight days reads each student''s stored look-back days, not their events');
+ROLLBACK TO SAVEPOINT look_back_events;
 
 SELECT is_empty($$
     SELECT de.student_id FROM engage.daily_engagement de
