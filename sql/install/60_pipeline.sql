@@ -636,7 +636,9 @@ BEGIN
                    FROM attendance AS at GROUP BY 1, 2) AS a
                ON a.student_id = w.student_id AND a.week = w.week
               AND coalesce(a.module_code, '') = coalesce(w.module_code, '')
-        GROUP BY 1, 2, 3, 4
+        -- (sorted module first: colleges and programmes repeat, and
+        -- sorting by them first compared every row's three names)
+        GROUP BY 3, 4, 2, 1
     ), published AS (
         SELECT g.* FROM grouped AS g WHERE g.students >= 5
     ),
