@@ -369,9 +369,10 @@ BEGIN
         -- are stored only on the days of its enrolment), they stand in for their
         -- raw events, for each student whose stored days are all there and none
         -- is marked stale: a nightly run reads one day of page views.  They are
-        -- read in one pass into a temporary table indexed by student: read per
-        -- student from daily_engagement, the table this run writes, a plan made
-        -- while it was empty would scan all of it once per student.
+        -- read in one pass into a temporary table, indexed by student where
+        -- the run reads them student by student: read per student from
+        -- daily_engagement, the table this run writes, a plan made while it
+        -- was empty would scan all of it once per student.
         lookback := (@extschema@.profile_range(from_day, from_day)).first_day;
         stored_back := EXISTS (SELECT FROM @extschema@.academic_year AS y
                                WHERE lookback >= y.starts AND from_day <= y.ends);
