@@ -109,9 +109,38 @@ RESET enable_partitionwise_aggregate;
 \ir ../method.sql
 SELECT :'last_day'::date - 29 AS first_day \gset
 DELETE FROM engage.refresh_stale;
+-- Where each run's time goes: the statements inside engage.refresh, from
+-- pg_stat_statements (preloaded by run.sh, tracking only here), per run.
+CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
+CREATE TEMP TABLE profile (run text, statement text, ms double precision, calls double precision);
+-- (grouped by text: a statement that names a temporary table is another
+-- entry in each run)
+CREATE FUNCTION pg_temp.keep_profile(run text, runs int) RETURNS void LANGUAGE sql AS $$
+    INSERT INTO profile
+    SELECT run, left(regexp_replace(query, '\s+', ' ', 'g'), 90), sum(total_exec_time) / runs,
+           sum(calls)::double precision / runs
+    FROM pg_stat_statements
+    WHERE NOT toplevel AND query NOT LIKE 'CALL %'
+      AND dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+    GROUP BY query ORDER BY 3 DESC LIMIT 12;
+    SELECT pg_stat_statements_reset();
+$$;
+SELECT pg_stat_statements_reset() AS reset \gset
+SET pg_stat_statements.track = 'all';
 INSERT INTO bench SELECT 'engage.refresh, 30 days', pg_temp.median_ms(
     format('CALL engage.refresh(%L, %L)', :'first_day', :'last_day'), greatest(1, :reps / 2)),
     'rows and cohort figures';
+SET pg_stat_statements.track = 'none';
+SELECT pg_temp.keep_profile('30 days', greatest(1, :reps / 2)) AS kept \gset
+-- the floor of writing: the same rows inserted into an empty table with
+-- daily_engagement's columns and indexes, nothing computed
+CREATE TABLE bench_write (LIKE engage.daily_engagement INCLUDING INDEXES);
+CREATE TEMP TABLE bench_rows AS
+SELECT * FROM engage.daily_engagement WHERE day BETWEEN :'first_day' AND :'last_day';
+INSERT INTO bench SELECT 'writing the 30 days'' rows alone', pg_temp.median_ms(
+    'INSERT INTO bench_write SELECT * FROM bench_rows', :reps, 'TRUNCATE bench_write'),
+    'INSERT into an empty copy of daily_engagement with its two indexes';
+DROP TABLE bench_write, bench_rows;
 -- The nightly run computes a new day: each run starts with the last day's
 -- rows gone and the table vacuumed, as autovacuum leaves it, and runs in a
 -- transaction of its own.  (Run again over a stored day, in one
@@ -122,11 +151,15 @@ CREATE TEMP TABLE nightly_ms (ms double precision);
 SELECT format('DELETE FROM engage.daily_engagement WHERE day = %L', :'last_day'),
        'VACUUM ANALYZE engage.daily_engagement',
        $$SELECT set_config('bench.started', clock_timestamp()::text, false)$$,
+       $$SET pg_stat_statements.track = 'all'$$,
        format('CALL engage.refresh(%L, %L)', :'last_day', :'last_day'),
+       $$SET pg_stat_statements.track = 'none'$$,
        $$INSERT INTO nightly_ms SELECT extract(epoch FROM clock_timestamp()
                                                - current_setting('bench.started')::timestamptz) * 1000$$
 FROM generate_series(1, :reps) \gexec
 \o
+SET pg_stat_statements.track = 'none';
+SELECT pg_temp.keep_profile('1 day', :reps) AS kept \gset
 INSERT INTO bench SELECT 'engage.refresh, 1 day (nightly)', percentile_cont(0.5) WITHIN GROUP (ORDER BY ms),
     'a new day, the 29 before it stored' FROM nightly_ms;
 INSERT INTO bench SELECT 'plain SQL method, 30 days', pg_temp.median_ms(
@@ -237,6 +270,9 @@ WITH r (ord, ratio, value, target, met) AS (
 SELECT ratio, round(value::numeric, 2) AS value, coalesce(target, '') AS target,
        CASE WHEN met THEN 'met' WHEN NOT met THEN 'NOT MET' ELSE '' END AS status
 FROM r ORDER BY ord;
+
+\echo 'Where engage.refresh spends its time (statements inside the call, ms per run):'
+SELECT run, round(ms::numeric, 1) AS ms, round(calls::numeric, 1) AS calls, statement FROM profile ORDER BY ctid;
 
 \echo 'Dashboard latency (target: p95 under 1 ms as the web front end queries):'
 SELECT name AS measurement, round(ms::numeric, 3) AS ms,

@@ -33,7 +33,8 @@ students=$(awk "BEGIN { printf \"%d\", 25000 * $SCALE }")
 ORDINAL_ROWS=${ORDINAL_ROWS:-1000000}
 export students REPS MODE SCALE ORDINAL_ROWS
 pg_virtualenv -t -v "$PG_MAJOR" -o shared_buffers=2GB -o work_mem=64MB -o max_parallel_workers_per_gather=2 \
-    -o max_worker_processes=8 -o max_parallel_workers=8 -o max_wal_size=8GB sh -c '
+    -o max_worker_processes=8 -o max_parallel_workers=8 -o max_wal_size=8GB \
+    -o shared_preload_libraries=pg_stat_statements -o pg_stat_statements.track=none sh -c '
     set -e
     psql="psql -X -q -v ON_ERROR_STOP=1"
     $psql -c "CREATE EXTENSION engage"
