@@ -241,7 +241,7 @@ SET search_path = pg_catalog, pg_temp
 -- The plans are index scans per student and one C aggregate, which JIT
 -- cannot speed up but would spend seconds compiling.  Nor does a cache of
 -- the kernel's results help: each student's are different, and hashing
--- them cost a third of the compute.
+-- them cost a fifth of the compute.
 SET jit = off
 SET enable_memoize = off
 -- Its temporary tables are analyzed so that the planner knows their sizes

@@ -158,7 +158,6 @@ SELECT format('DELETE FROM engage.daily_engagement WHERE day = %L', :'last_day')
                                                - current_setting('bench.started')::timestamptz) * 1000$$
 FROM generate_series(1, :reps) \gexec
 \o
-SET pg_stat_statements.track = 'none';
 SELECT pg_temp.keep_profile('1 day', :reps) AS kept \gset
 INSERT INTO bench SELECT 'engage.refresh, 1 day (nightly)', percentile_cont(0.5) WITHIN GROUP (ORDER BY ms),
     'a new day, the 29 before it stored' FROM nightly_ms;
