@@ -7,10 +7,12 @@ EXTVERSION   = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION
 MODULE_big   = engage
 OBJS         = src/engage.o src/day.o src/ele.o src/load.o src/ordinal.o src/profile.o src/score.o src/cohort.o src/viewer.o
 
-# The install script is generated from readable parts; upgrade scripts ship as they are.
+# The install script is generated from readable parts, and each upgrade
+# script from its source in sql/upgrade/, whose directives name definitions
+# in those parts (sql/upgrade/expand.sh).
 INSTALL_PARTS = $(sort $(wildcard sql/install/*.sql))
-DATA_built   = sql/$(EXTENSION)--$(EXTVERSION).sql
-DATA         = $(filter-out $(DATA_built), $(wildcard sql/$(EXTENSION)--*--*.sql))
+UPGRADES     = $(patsubst sql/upgrade/%,sql/%,$(wildcard sql/upgrade/$(EXTENSION)--*--*.sql))
+DATA_built   = sql/$(EXTENSION)--$(EXTVERSION).sql $(UPGRADES)
 DOCS         =
 
 REGRESS      = ele_minutes engagement_series parallel refresh security
@@ -24,9 +26,13 @@ PG_CONFIG   ?= pg_config
 PGXS        := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-$(DATA_built): $(INSTALL_PARTS) $(EXTENSION).control
+sql/$(EXTENSION)--$(EXTVERSION).sql: $(INSTALL_PARTS) $(EXTENSION).control
 	@{ printf -- '-- engage %s: generated from sql/install/*.sql; edit those parts.\n\n' '$(EXTVERSION)'; \
 	   for f in $(INSTALL_PARTS); do cat $$f; echo; done; } > $@
+
+$(UPGRADES): sql/%: sql/upgrade/% sql/upgrade/expand.sh $(INSTALL_PARTS)
+	@{ printf -- '-- generated from sql/upgrade/%s and sql/install/*.sql; edit those.\n' '$*'; \
+	   $(SHELL) sql/upgrade/expand.sh $<; } > $@.tmp && mv $@.tmp $@
 
 .PHONY: deps demo demo-web test test-valgrind test-sanitize test-fuzz test-matrix test-package test-citus postgres-versions bench bench-backfill bench-load bench-citus
 deps:

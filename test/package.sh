@@ -36,19 +36,24 @@ trap cleanup EXIT
 
 echo "1..6"
 
-# the tree as it is, without git's directory or build products
+# the tree as it is, without git's directory or build products (the
+# install and upgrade scripts are built from sql/install/ and sql/upgrade/)
 mkdir "$work/engage"
 tar --exclude=./.git --exclude=./results --exclude='*.o' --exclude='*.so' --exclude='*.bc' \
-    -cf - . | tar -x -C "$work/engage"
+    --exclude='./sql/engage--*.sql' -cf - . | tar -x -C "$work/engage"
 (cd "$work/engage" && dpkg-buildpackage -us -uc -b) >"$work/build.log" 2>&1
 ok $? "dpkg-buildpackage builds $package $version, its pg_regress suite passing"
 [ "$failed" = 0 ] || { tail -30 "$work/build.log" | sed 's/^/# /'; exit 1; }
 
 $as_root dpkg -i "$work/${package}_${version}_"*.deb >"$work/dpkg.log" 2>&1
 ok $? "dpkg installs it"
-[ "$(dpkg -S "$("$PG_CONFIG" --pkglibdir)/engage.so" 2>/dev/null | cut -d: -f1)" = "$package" ] &&
-    [ -e "$("$PG_CONFIG" --sharedir)/extension/engage--$version.sql" ]
-ok $? "the library and install script of $version are the package's"
+owned() { [ "$(dpkg -S "$1" 2>/dev/null | cut -d: -f1)" = "$package" ]; }
+shipped=0
+owned "$("$PG_CONFIG" --pkglibdir)/engage.so" && owned "$("$PG_CONFIG" --sharedir)/extension/engage--$version.sql" || shipped=1
+for source in sql/upgrade/engage--*--*.sql; do
+    owned "$("$PG_CONFIG" --sharedir)/extension/${source#sql/upgrade/}" || shipped=1
+done
+ok $shipped "the library, the install script of $version and every upgrade script are the package's"
 
 export PGHOST="$work" PGPORT="$port" PGUSER=postgres
 psql="psql -X -q -At -v ON_ERROR_STOP=1 -d warehouse"

@@ -1,0 +1,1302 @@
+-- engage 1.0 to 1.1: ALTER EXTENSION engage UPDATE TO '1.1'.
+--
+-- Every change to the schema in 1.1 is made in sql/install/ (a fresh
+-- install) and here (an upgrade); test/t/upgrade.t proves the two give the
+-- same catalog.  A definition that is the same in both is written once, in
+-- sql/install/, and named here by a directive (--@include, --@replace) that
+-- the build expands into sql/engage--1.0--1.1.sql (sql/upgrade/expand.sh).
+\echo Use "ALTER EXTENSION engage UPDATE TO '1.1'" to load this file. \quit
+
+-- Objects that are members of the extension are replaced in place with
+-- CREATE OR REPLACE, which keeps their grants and comments; PostgreSQL
+-- refuses it for an object the extension does not own.
+
+-- The owner's-rights functions and views run as engage_owner, not as the
+-- superuser who installed engage ----------------------------------------------
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'engage_owner') THEN
+        CREATE ROLE engage_owner NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT BYPASSRLS;
+    END IF;
+END
+$$;
+
+-- Consent: only the database numbers a decision and says who recorded it ------
+-- The decision in force is the one with the highest consent_id, so only the
+-- database may number a decision: a loader who chose the number (OVERRIDING
+-- SYSTEM VALUE) could pin consent for good, or make later set_consent calls
+-- fail on a taken number.  Nor may a loader say who recorded it.  Rows
+-- written by the extension's own functions (set_consent, as engage_owner),
+-- or by a superuser restoring a dump, keep theirs.
+CREATE FUNCTION @extschema@.stamp_consent()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    kept regclass := @extschema@.here('@extschema@.consent', NEW.student_id);
+    last bigint;
+BEGIN
+    -- a refresh purging withdrawn consent waits for this decision, or this
+    -- decision for the refresh (see engage.refresh)
+    PERFORM pg_catalog.pg_advisory_xact_lock_shared(111524855244645);
+    IF NOT pg_catalog.pg_has_role(current_user, 'engage_owner', 'MEMBER') THEN
+        NEW.consent_id := pg_catalog.nextval('@extschema@.consent_consent_id_seq');
+        NEW.recorded_by := session_user;
+    END IF;
+    -- On a Citus worker, where the shard keeps every decision of the
+    -- student, the coordinator's and the worker's sequences do not count
+    -- together: a decision is numbered after the student's last one.
+    IF kept IS DISTINCT FROM '@extschema@.consent'::regclass AND kept IS NOT NULL THEN
+        EXECUTE pg_catalog.format('SELECT max(c.consent_id) FROM %s AS c WHERE c.student_id = $1', kept)
+            INTO last USING NEW.student_id;
+        NEW.consent_id := greatest(NEW.consent_id, last + 1);
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.stamp_consent() IS
+'Trigger function: numbers every consent decision that a loader records from the sequence, whatever number it gave, and records the loader''s login as recorded_by; and makes a refresh about to purge withdrawn consent wait for the decision.';
+
+CREATE TRIGGER consent_stamp
+    BEFORE INSERT ON @extschema@.consent
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.stamp_consent();
+REVOKE ALL ON FUNCTION @extschema@.stamp_consent() FROM PUBLIC;
+-- engage.stamp_consent numbers a loader's consent rows from the sequence
+GRANT USAGE ON SEQUENCE @extschema@.consent_consent_id_seq TO engage_loader;
+
+-- Notes: administrators find notes through an index that has no text; an
+-- administrator who also tutors reads only their tutees' notes --------------
+DROP POLICY admin_read ON @extschema@.meeting_note;
+REVOKE SELECT (note_id, student_id, author_id, met_on, focus, recorded_at) ON @extschema@.meeting_note FROM engage_admin;
+-- Which notes exist, for administrators to find the one they are asked to
+-- remove: never what a note says.  The view reads with its owner's rights, so
+-- that no policy on meeting_note opens rows to administrators (one would open
+-- the text too to an administrator who also tutors).  It reads through a
+-- function with the owner's rights rather than from the table: on a Citus
+-- cluster the workers check the reader's own rights on the table's shards,
+-- and the function's query reaches them as engage_owner.
+CREATE FUNCTION @extschema@.note_index()
+RETURNS TABLE (note_id bigint, student_id text, author_id text, met_on date, focus text, recorded_at timestamptz)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT n.note_id, n.student_id, n.author_id, n.met_on, n.focus, n.recorded_at
+    FROM @extschema@.meeting_note AS n
+$$;
+COMMENT ON FUNCTION @extschema@.note_index() IS
+'For administrators: the rows of engage.meeting_note_index (which reads them), read with the owner''s rights.';
+
+CREATE VIEW @extschema@.meeting_note_index
+WITH (security_barrier = true) AS
+SELECT n.note_id, n.student_id, n.author_id, n.met_on, n.focus, n.recorded_at
+FROM @extschema@.note_index() AS n;
+REVOKE ALL ON FUNCTION @extschema@.note_index() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.note_index() TO engage_admin;
+ALTER FUNCTION @extschema@.note_index() OWNER TO engage_owner;
+COMMENT ON VIEW @extschema@.meeting_note_index IS
+'For administrators: every meeting note''s id, student, author, day and focus, without its text.';
+COMMENT ON COLUMN @extschema@.meeting_note_index.note_id IS 'The note.';
+COMMENT ON COLUMN @extschema@.meeting_note_index.student_id IS 'The tutee the meeting was with.';
+COMMENT ON COLUMN @extschema@.meeting_note_index.author_id IS 'staff_id or student_id of the author.';
+COMMENT ON COLUMN @extschema@.meeting_note_index.met_on IS 'Day of the meeting.';
+COMMENT ON COLUMN @extschema@.meeting_note_index.focus IS 'routine or issue.';
+COMMENT ON COLUMN @extschema@.meeting_note_index.recorded_at IS 'When the note was recorded.';
+REVOKE ALL ON @extschema@.meeting_note_index FROM PUBLIC;
+GRANT SELECT ON @extschema@.meeting_note_index TO engage_admin;
+
+-- Notes have a size and a rate limit
+CREATE INDEX ON @extschema@.meeting_note (author_id, recorded_at);
+CREATE OR REPLACE FUNCTION @extschema@.record_meeting_note(student_id text, met_on date, focus text,
+                                                discussed text, actions jsonb, summary text)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v text := @extschema@.require_student_or_tutor(student_id);
+    a jsonb;
+    id bigint;
+BEGIN
+    IF met_on IS NULL OR met_on > @extschema@.today() OR met_on < @extschema@.today() - 366 THEN
+        RAISE EXCEPTION 'met_on must be a day within the last year'
+            USING ERRCODE = '22023', DETAIL = format('met_on was %s.', coalesce(met_on::text, 'NULL'));
+    END IF;
+    IF btrim(coalesce(focus, '')) = '' THEN
+        RAISE EXCEPTION 'focus must be routine or name the issue'
+            USING ERRCODE = '22023', HINT = 'For example ''routine'' or ''wellbeing''.';
+    END IF;
+    IF btrim(coalesce(discussed, '')) = '' OR btrim(coalesce(summary, '')) = '' THEN
+        RAISE EXCEPTION 'discussed and summary must not be empty' USING ERRCODE = '22023';
+    END IF;
+    -- a note is a record in general terms, not a document store
+    IF length(btrim(focus)) > 200 OR length(discussed) > 20000 OR length(summary) > 5000 THEN
+        RAISE EXCEPTION 'meeting note too long'
+            USING ERRCODE = '22001',
+                  DETAIL = format('focus has %s characters (at most 200), discussed %s (at most 20000), summary %s (at most 5000).',
+                                  length(btrim(focus)), length(discussed), length(summary)),
+                  HINT = 'Record what was discussed in general terms; keep documents elsewhere.';
+    END IF;
+    actions := coalesce(actions, '[]');
+    IF jsonb_typeof(actions) <> 'array' THEN
+        RAISE EXCEPTION 'actions must be a JSON array' USING ERRCODE = '22023',
+            HINT = 'For example [{"action": "Book a study-skills session", "by": "student"}].';
+    END IF;
+    IF jsonb_array_length(actions) > 50 THEN
+        RAISE EXCEPTION 'a meeting note has at most 50 actions' USING ERRCODE = '22001',
+            DETAIL = format('%s actions were given.', jsonb_array_length(actions));
+    END IF;
+    FOR a IN SELECT * FROM jsonb_array_elements(actions) LOOP
+        IF jsonb_typeof(a) <> 'object' OR btrim(coalesce(a ->> 'action', '')) = ''
+           OR btrim(coalesce(a ->> 'by', '')) = '' THEN
+            RAISE EXCEPTION 'every action needs an "action" and who does it ("by")'
+                USING ERRCODE = '22023', DETAIL = format('Offending element: %s.', left(a::text, 200)),
+                      HINT = 'For example {"action": "Refer to wellbeing services", "by": "tutor"}.';
+        END IF;
+        IF length(a::text) > 2000 THEN
+            RAISE EXCEPTION 'an action has at most 2000 characters' USING ERRCODE = '22001',
+                DETAIL = format('Offending element begins: %s', left(a::text, 200));
+        END IF;
+    END LOOP;
+    -- a runaway client (or a hostile one) cannot flood a student's record
+    IF (SELECT count(*) FROM @extschema@.meeting_note AS n
+        WHERE n.author_id = v AND n.recorded_at > clock_timestamp() - interval '1 hour') >= 60 THEN
+        RAISE EXCEPTION 'too many meeting notes: at most 60 an hour by one author'
+            USING ERRCODE = '54000', DETAIL = format('Author %s has recorded 60 notes in the last hour.', v),
+                  HINT = 'Try again later.';
+    END IF;
+
+    INSERT INTO @extschema@.meeting_note AS n
+        (student_id, author_id, met_on, focus, issue, discussed, actions, summary, recorded_at)
+    VALUES (record_meeting_note.student_id, v, record_meeting_note.met_on,
+            CASE WHEN lower(btrim(focus)) = 'routine' THEN 'routine' ELSE 'issue' END,
+            CASE WHEN lower(btrim(focus)) = 'routine' THEN NULL ELSE btrim(focus) END,
+            record_meeting_note.discussed, actions, record_meeting_note.summary, clock_timestamp())
+    RETURNING n.note_id INTO id;
+    RETURN id;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.record_meeting_note(text, date, text, text, jsonb, text) IS
+'Records a meeting note about a student, written by the viewer, who must be the student or their current tutor. focus is routine or names the issue (at most 200 characters); discussed at most 20000 characters, summary at most 5000; actions is a JSON array of at most 50 {"action", "by"}. At most 60 notes an hour by one author. Returns the note id. Notes are append-only.';
+
+-- engage.refresh_chunk_days is gone: the refresh computes its range in one
+-- statement ---------------------------------------------------------------------
+DROP FUNCTION @extschema@.settings();
+CREATE FUNCTION @extschema@.settings(
+    OUT idle_gap interval,
+    OUT credit interval,
+    OUT time_zone text)
+RETURNS record
+AS 'MODULE_PATHNAME', 'engage_settings'
+LANGUAGE C STABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.settings() IS
+'The settings in force for this session: engage.idle_gap, engage.credit and engage.time_zone.';
+GRANT EXECUTE ON FUNCTION @extschema@.settings() TO PUBLIC;
+
+-- The nightly pipeline: one pass of C per student ------------------------------
+-- The refresh reads one student's attended careers events of a range of days
+CREATE INDEX ON @extschema@.career_event (student_id, event_day) WHERE attended;
+
+CREATE TYPE @extschema@.profile_day AS (
+    module_code      text,
+    day              date,
+    ele_minutes      double precision,
+    app_choices      integer,
+    career_events    integer,
+    ele_minutes_7d   double precision,
+    app_choices_7d   integer,
+    career_events_7d integer,
+    score            double precision
+);
+
+COMMENT ON TYPE @extschema@.profile_day IS
+'One row of a student''s daily profile: a day of the overall series (module_code NULL) or of a module''s, with the day''s figures, their sums over the 7 days ending on it, and the score; an element of the result of engage.daily_profile.';
+
+DO $$
+BEGIN
+    -- PostgreSQL 17 and later make the array type a member by themselves
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_depend
+                   WHERE classid = 'pg_catalog.pg_type'::regclass
+                     AND objid = '@extschema@._profile_day'::regtype
+                     AND refclassid = 'pg_catalog.pg_extension'::regclass
+                     AND deptype = 'e') THEN
+        ALTER EXTENSION engage ADD TYPE @extschema@._profile_day;
+    END IF;
+END
+$$;
+COMMENT ON TYPE @extschema@._profile_day IS 'Array of engage.profile_day: the result type of engage.daily_profile.';
+
+CREATE FUNCTION @extschema@.daily_profile_trans(internal, "char", timestamptz, text, date, date,
+                                               double precision, double precision, double precision,
+                                               date, date)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'engage_daily_profile_trans'
+LANGUAGE C STABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.daily_profile_trans(internal, "char", timestamptz, text, date, date, double precision, double precision, double precision, date, date) IS
+'Transition function of engage.daily_profile: collects one row of a student''s streams.';
+
+CREATE FUNCTION @extschema@.daily_profile_final(internal)
+RETURNS @extschema@.profile_day[]
+AS 'MODULE_PATHNAME', 'engage_daily_profile_final'
+LANGUAGE C STABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.daily_profile_final(internal) IS
+'Final function of engage.daily_profile: applies the ELE rule and computes every day''s figures, 7-day sums and score.';
+
+-- The rows' kinds: 'v' page view (ts, module_code), 'a' app choice (ts), 'c'
+-- attended careers event (day), 's' stored day (day, module_code or NULL,
+-- minutes x, app choices y, careers events z), 'm' enrolment (module_code,
+-- day to until), 'w' consent in force with weights (day to until; ele x,
+-- app y, events z).  Reads engage.idle_gap, engage.credit, engage.time_zone.
+CREATE AGGREGATE @extschema@.daily_profile(kind "char", ts timestamptz, module_code text,
+                                           day date, until date,
+                                           x double precision, y double precision, z double precision,
+                                           from_day date, to_day date) (
+    SFUNC     = @extschema@.daily_profile_trans,
+    STYPE     = internal,
+    SSPACE    = 16384,
+    FINALFUNC = @extschema@.daily_profile_final,
+    PARALLEL  = SAFE
+);
+
+COMMENT ON AGGREGATE @extschema@.daily_profile("char", timestamptz, text, date, date, double precision, double precision, double precision, date, date) IS
+'One student''s engagement profile from their streams in one pass: rows of kind v (page view), a (app choice), c (careers event), s (stored day), m (enrolment) and w (consent with weights) in; the days from from_day to to_day with consent in force out, overall and per enrolled module, with the 7-day sums and the score. NULL when no day has consent.';
+
+CREATE FUNCTION @extschema@.profile_range(from_day date, to_day date,
+                                          OUT first_day date, OUT from_ts timestamptz, OUT to_ts timestamptz)
+RETURNS record
+AS 'MODULE_PATHNAME', 'engage_profile_range'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.profile_range(date, date) IS
+'What engage.daily_profile reads to compute from_day to to_day from raw events: days from first_day (six days before from_day, for the 7-day windows), events from from_ts (local midnight of first_day) until to_ts (local midnight after to_day, plus engage.idle_gap for the last view''s credit).';
+
+CREATE FUNCTION @extschema@.local_midnight(day date)
+RETURNS timestamptz
+AS 'MODULE_PATHNAME', 'engage_local_midnight'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.local_midnight(date) IS
+'The instant a calendar day begins in the institution''s time zone (engage.time_zone): the lower bound of the instants whose engage.local_day is that day.';
+
+-- The week of the cohort figures, by date arithmetic alone.
+CREATE FUNCTION @extschema@.week_start(day date)
+RETURNS date
+AS 'MODULE_PATHNAME', 'engage_week_start'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.week_start(date) IS
+'The Monday of the ISO week (Monday to Sunday) a day is in: the week of engage.cohort_week. Infinite days give themselves.';
+
+GRANT EXECUTE ON FUNCTION
+    @extschema@.week_start(date),
+    @extschema@.daily_profile("char", timestamptz, text, date, date, double precision, double precision, double precision, date, date),
+    @extschema@.daily_profile_trans(internal, "char", timestamptz, text, date, date, double precision, double precision, double precision, date, date),
+    @extschema@.daily_profile_final(internal), @extschema@.profile_range(date, date),
+    @extschema@.local_midnight(date)
+    TO PUBLIC;
+
+-- The 7-day sums are stored beside the score.  Rows stored by 1.0 get them
+-- from the stored days before them (days without a row count as zero); a
+-- refresh over those days computes them again from the raw events.
+ALTER TABLE @extschema@.daily_engagement
+    ADD COLUMN ele_minutes_7d double precision,
+    ADD COLUMN app_choices_7d integer,
+    ADD COLUMN career_events_7d integer;
+UPDATE @extschema@.daily_engagement AS d
+SET ele_minutes_7d = w.ele, app_choices_7d = w.app, career_events_7d = w.events
+FROM (SELECT de.student_id, de.module_code, de.day,
+             sum(de.ele_minutes) OVER seven AS ele, sum(de.app_choices) OVER seven AS app,
+             sum(de.career_events) OVER seven AS events
+      FROM @extschema@.daily_engagement AS de
+      WINDOW seven AS (PARTITION BY de.student_id, de.module_code ORDER BY de.day
+                       RANGE BETWEEN '6 days' PRECEDING AND CURRENT ROW)) AS w
+WHERE w.student_id = d.student_id AND w.day = d.day AND w.module_code IS NOT DISTINCT FROM d.module_code;
+ALTER TABLE @extschema@.daily_engagement
+    ALTER COLUMN ele_minutes_7d SET NOT NULL,
+    ALTER COLUMN app_choices_7d SET NOT NULL,
+    ALTER COLUMN career_events_7d SET NOT NULL;
+COMMENT ON COLUMN @extschema@.daily_engagement.ele_minutes_7d IS 'ELE minutes over the 7 days ending on the day (days without consent count as zero).';
+COMMENT ON COLUMN @extschema@.daily_engagement.app_choices_7d IS 'App choices over the 7 days ending on the day.';
+COMMENT ON COLUMN @extschema@.daily_engagement.career_events_7d IS 'Careers events attended over the 7 days ending on the day.';
+
+CREATE OR REPLACE VIEW @extschema@.dashboard_engagement
+WITH (security_invoker = true) AS
+SELECT d.student_id, d.module_code, coalesce(m.title, 'All modules') AS module_title, d.day,
+       d.ele_minutes, d.app_choices, d.career_events, d.score,
+       d.ele_minutes_7d, d.app_choices_7d, d.career_events_7d
+FROM @extschema@.daily_engagement AS d
+LEFT JOIN @extschema@.module AS m ON m.module_code = d.module_code;
+COMMENT ON COLUMN @extschema@.dashboard_engagement.ele_minutes_7d IS 'ELE minutes over the 7 days ending on the day.';
+COMMENT ON COLUMN @extschema@.dashboard_engagement.app_choices_7d IS 'App choices over the 7 days ending on the day.';
+COMMENT ON COLUMN @extschema@.dashboard_engagement.career_events_7d IS 'Careers events attended over the 7 days ending on the day.';
+
+-- daily_engagement is computed from tables that hold the foreign keys; it
+-- holds none, and deleting a student or module deletes its computed rows
+ALTER TABLE @extschema@.daily_engagement
+    DROP CONSTRAINT daily_engagement_student_id_fkey,
+    DROP CONSTRAINT daily_engagement_module_code_fkey;
+CREATE FUNCTION @extschema@.forget_computed()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    target regclass;
+BEGIN
+    -- where this node keeps them: a student's rows on one node, a module's
+    -- on every node
+    IF TG_ARGV[0] = 'student' THEN
+        target := @extschema@.here('@extschema@.daily_engagement', OLD.student_id);
+        IF target IS NOT NULL THEN
+            EXECUTE pg_catalog.format('DELETE FROM %s AS d WHERE d.student_id = $1', target) USING OLD.student_id;
+        END IF;
+    ELSIF TG_ARGV[0] = 'module' THEN
+        FOR target IN SELECT @extschema@.local_shards('@extschema@.daily_engagement') LOOP
+            EXECUTE pg_catalog.format('DELETE FROM %s AS d WHERE d.module_code = $1', target) USING OLD.module_code;
+        END LOOP;
+    ELSE
+        RAISE EXCEPTION 'engage.forget_computed forgets a student or a module, not %', coalesce(TG_ARGV[0], 'nothing')
+            USING ERRCODE = '39P01';
+    END IF;
+    RETURN OLD;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.forget_computed() IS
+'Trigger function (argument: student or module, the table it is on): deletes the computed rows of engage.daily_engagement of a student or module being deleted, which foreign keys would otherwise have kept consistent.';
+CREATE TRIGGER student_forget_computed AFTER DELETE ON @extschema@.student
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.forget_computed('student');
+CREATE TRIGGER module_forget_computed AFTER DELETE ON @extschema@.module
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.forget_computed('module');
+REVOKE ALL ON FUNCTION @extschema@.forget_computed() FROM PUBLIC;
+
+-- College history: a day's weights are those of the college the student was
+-- in that day --------------------------------------------------------------------
+-- A student's college over time: the weights of a day are those of the
+-- college the student was in on that day, so a change of college never
+-- reweights earlier days.  A student who never moved has no rows: their
+-- college is engage.student's.  engage.track_college records a change made
+-- to engage.student from today; a loader may record one with its own date.
+-- (Nothing is written when a student is added, so that a restore, which
+-- loads engage.student before this table, writes nothing twice.)
+CREATE TABLE @extschema@.student_college (
+    student_id text NOT NULL REFERENCES @extschema@.student ON DELETE CASCADE,
+    college    text NOT NULL REFERENCES @extschema@.college,
+    valid_from date NOT NULL,
+    valid_to   date,
+    PRIMARY KEY (student_id, valid_from),
+    CONSTRAINT student_college_valid_from_before_valid_to CHECK (valid_to IS NULL OR valid_from < valid_to)
+);
+COMMENT ON TABLE @extschema@.student_college IS 'The colleges of students who changed college, over time: from valid_from (inclusive) until valid_to (exclusive; NULL: still). A day''s weights are those of the college the student was in that day; a student with no rows has always been in the college engage.student names.';
+COMMENT ON COLUMN @extschema@.student_college.student_id IS 'The student.';
+COMMENT ON COLUMN @extschema@.student_college.college IS 'The college the student belonged to.';
+COMMENT ON COLUMN @extschema@.student_college.valid_from IS 'First day in that college; -infinity for the college before the first change.';
+COMMENT ON COLUMN @extschema@.student_college.valid_to IS 'First day no longer in it; NULL while the student is in it.';
+
+CREATE FUNCTION @extschema@.track_college()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    today date := @extschema@.today();
+    spans regclass := @extschema@.here('@extschema@.student_college');
+    corrected bigint;
+BEGIN
+    IF NEW.college IS NOT DISTINCT FROM OLD.college THEN
+        RETURN NULL;
+    END IF;
+    -- a first change: the old college has been the student's all along
+    EXECUTE pg_catalog.format(
+        'INSERT INTO %1$s SELECT $1, $2, ''-infinity'', NULL
+         WHERE NOT EXISTS (SELECT FROM %1$s AS sc WHERE sc.student_id = $1)', spans)
+        USING NEW.student_id, OLD.college;
+    -- a second change on the day a span began corrects that span
+    EXECUTE pg_catalog.format(
+        'UPDATE %s AS sc SET college = $2
+         WHERE sc.student_id = $1 AND sc.valid_to IS NULL AND sc.valid_from = $3', spans)
+        USING NEW.student_id, NEW.college, today;
+    GET DIAGNOSTICS corrected = ROW_COUNT;
+    IF corrected = 0 THEN
+        EXECUTE pg_catalog.format(
+            'UPDATE %s AS sc SET valid_to = $2 WHERE sc.student_id = $1 AND sc.valid_to IS NULL', spans)
+            USING NEW.student_id, today;
+        EXECUTE pg_catalog.format('INSERT INTO %s VALUES ($1, $2, $3, NULL)', spans)
+            USING NEW.student_id, NEW.college, today;
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.track_college() IS
+'Trigger function: records a change of a student''s college in engage.student, from today, in engage.student_college.';
+CREATE TRIGGER student_track_college AFTER UPDATE OF college ON @extschema@.student
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.track_college();
+
+-- Spans of one student never overlap: a day has one college.
+CREATE FUNCTION @extschema@.check_college_spans()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    clash boolean;
+BEGIN
+    EXECUTE pg_catalog.format(
+        'SELECT EXISTS (SELECT FROM %s AS o
+                        WHERE o.student_id = $1 AND o.valid_from <> $2
+                          AND pg_catalog.daterange(o.valid_from, o.valid_to) OPERATOR(pg_catalog.&&)
+                              pg_catalog.daterange($2, $3))',
+        @extschema@.here('@extschema@.student_college'))
+        INTO clash USING NEW.student_id, NEW.valid_from, NEW.valid_to;
+    IF clash THEN
+        RAISE EXCEPTION 'college spans of student % overlap', NEW.student_id
+            USING ERRCODE = '23P01',
+                  DETAIL = pg_catalog.format('The span from %s overlaps another.', NEW.valid_from),
+                  HINT = 'Close the open span (set its valid_to) before opening the next.';
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.check_college_spans() IS
+'Trigger function: refuses, with 23P01, a span of engage.student_college that overlaps another of the same student.';
+CREATE TRIGGER student_college_no_overlap AFTER INSERT OR UPDATE ON @extschema@.student_college
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.check_college_spans();
+REVOKE ALL ON FUNCTION @extschema@.track_college(), @extschema@.check_college_spans() FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.student_college', '');
+ALTER TABLE @extschema@.student_college ENABLE ROW LEVEL SECURITY;
+ALTER TABLE @extschema@.student_college FORCE ROW LEVEL SECURITY;
+CREATE POLICY loader_all ON @extschema@.student_college FOR ALL TO engage_loader USING (true) WITH CHECK (true);
+CREATE POLICY admin_read ON @extschema@.student_college FOR SELECT TO engage_admin USING (true);
+COMMENT ON POLICY loader_all ON @extschema@.student_college IS 'Loaders read and write every row.';
+COMMENT ON POLICY admin_read ON @extschema@.student_college IS 'Administrators read every row of what they manage.';
+REVOKE ALL ON @extschema@.student_college FROM PUBLIC;
+GRANT SELECT, INSERT, UPDATE, DELETE ON @extschema@.student_college TO engage_loader;
+GRANT SELECT ON @extschema@.student_college TO engage_admin;
+
+-- Every student's college over time: the recorded spans of those who moved,
+-- and engage.student's college from -infinity for those who never did.
+CREATE VIEW @extschema@.college_spans
+WITH (security_invoker = true) AS
+SELECT s.student_id, coalesce(sc.college, s.college) AS college,
+       coalesce(sc.valid_from, '-infinity'::date) AS valid_from, sc.valid_to
+FROM @extschema@.student AS s
+LEFT JOIN @extschema@.student_college AS sc ON sc.student_id = s.student_id;
+
+COMMENT ON VIEW @extschema@.college_spans IS
+'The college of every student over time: the spans of engage.student_college for students who changed college, and the college in engage.student from -infinity for those who never did. The refresh takes a day''s weights from the span covering it.';
+COMMENT ON COLUMN @extschema@.college_spans.student_id IS 'The student.';
+COMMENT ON COLUMN @extschema@.college_spans.college IS 'The college.';
+COMMENT ON COLUMN @extschema@.college_spans.valid_from IS 'First day in the college.';
+COMMENT ON COLUMN @extschema@.college_spans.valid_to IS 'First day no longer in it; NULL while the student is in it.';
+REVOKE ALL ON @extschema@.college_spans FROM PUBLIC;
+GRANT SELECT ON @extschema@.college_spans TO engage_loader, engage_admin;
+
+-- The nightly run catches up by itself ------------------------------------------
+-- What changed since the nightly run computed it ----------------------------------
+--
+-- A late load, a consent granted again, an enrolment, a change of college or
+-- of coefficients changes days already stored.  Each such change marks the
+-- student from the first day it changes (a day's change reaches the windows
+-- of the six days after it too); the nightly run recomputes each marked
+-- student from that day on, so nobody has to backfill by hand.
+CREATE TABLE @extschema@.refresh_stale (
+    student_id text PRIMARY KEY REFERENCES @extschema@.student ON DELETE CASCADE,
+    from_day   date NOT NULL
+);
+COMMENT ON TABLE @extschema@.refresh_stale IS 'Students whose stored days changed since they were computed, from from_day on; written by engage.mark_stale, emptied by the nightly engage.refresh().';
+COMMENT ON COLUMN @extschema@.refresh_stale.student_id IS 'The student.';
+COMMENT ON COLUMN @extschema@.refresh_stale.from_day IS 'The first day whose stored figures may be out of date.';
+-- Not registered for pg_dump: loading a dump inserts the events again, and
+-- that marks the restored students again (the first nightly run after a
+-- restore recomputes their stored days).
+ALTER TABLE @extschema@.refresh_stale ENABLE ROW LEVEL SECURITY;
+ALTER TABLE @extschema@.refresh_stale FORCE ROW LEVEL SECURITY;
+CREATE POLICY loader_all ON @extschema@.refresh_stale FOR ALL TO engage_loader USING (true) WITH CHECK (true);
+
+-- Runs with the owner's rights, so that whoever makes the change (a loader,
+-- an administrator changing coefficients, a student granting consent
+-- through engage.set_consent) marks it; the rows changed come in the
+-- statement's transition table "changed".  Only days before today are
+-- marked: today's are computed by the run after it.
+CREATE FUNCTION @extschema@.mark_stale()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    years regclass := @extschema@.here('@extschema@.academic_year');
+    -- The first day each changed row touches, per student, by the rule of
+    -- the table named by the trigger's argument.  Other tables are read
+    -- where this node keeps them (engage.here), so the coefficients' rule
+    -- spells out engage.college_spans.
+    changed_days text := CASE
+        WHEN TG_ARGV[0] IN ('ele_event', 'app_event') THEN
+            'SELECT c.student_id, @extschema@.local_day(min(c.ts)) AS day FROM changed AS c GROUP BY 1'
+        WHEN TG_ARGV[0] = 'career_event' THEN
+            'SELECT c.student_id, c.event_day AS day FROM changed AS c'
+        -- consent granted (again) restores the year's days
+        WHEN TG_ARGV[0] = 'consent' THEN pg_catalog.format(
+            'SELECT c.student_id, y.starts AS day FROM changed AS c
+             JOIN %s AS y ON y.label = c.academic_year WHERE c.granted', years)
+        WHEN TG_ARGV[0] = 'enrolment' THEN pg_catalog.format(
+            'SELECT c.student_id, y.starts AS day FROM changed AS c
+             JOIN %s AS y ON y.label = c.academic_year', years)
+        WHEN TG_ARGV[0] = 'student_college' THEN
+            'SELECT c.student_id, c.valid_from AS day FROM changed AS c'
+        -- every student who was in the college during the year
+        WHEN TG_ARGV[0] = 'coefficients' THEN pg_catalog.format(
+            'SELECT sc.student_id, greatest(y.starts, sc.valid_from) AS day FROM changed AS c
+             JOIN %1$s AS y ON y.label = c.academic_year
+             JOIN (SELECT s.student_id, coalesce(r.college, s.college) AS college,
+                          coalesce(r.valid_from, ''-infinity''::date) AS valid_from, r.valid_to
+                   FROM %3$s AS s LEFT JOIN %2$s AS r ON r.student_id = s.student_id) AS sc
+               ON sc.college = c.college AND sc.valid_from <= y.ends
+              AND (sc.valid_to IS NULL OR sc.valid_to > y.starts)',
+            years, @extschema@.here('@extschema@.student_college'), @extschema@.here('@extschema@.student'))
+    END;
+    marks record;
+BEGIN
+    IF changed_days IS NULL THEN
+        RAISE EXCEPTION 'engage.mark_stale has no rule for %', coalesce(TG_ARGV[0], 'a trigger without argument')
+            USING ERRCODE = '39P01';
+    END IF;
+    -- each student's mark is kept where the student's rows are: here, or
+    -- (for a change of a catalogue, which every Citus node sees) by the
+    -- node that keeps them
+    FOR marks IN EXECUTE pg_catalog.format(
+        'SELECT @extschema@.here(%L, m.student_id) AS target,
+                pg_catalog.array_agg(m.student_id) AS ids, pg_catalog.array_agg(m.day) AS days
+         FROM (SELECT m.student_id, greatest(min(m.day), (SELECT min(y.starts) FROM %s AS y)) AS day
+               FROM (%s) AS m
+               GROUP BY m.student_id HAVING min(m.day) < $1) AS m
+         GROUP BY 1',
+        '@extschema@.refresh_stale', years, changed_days)
+    USING @extschema@.today() LOOP
+        CONTINUE WHEN marks.target IS NULL;
+        EXECUTE pg_catalog.format(
+            'INSERT INTO %s AS rs (student_id, from_day)
+             SELECT * FROM ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::date[]))
+             ON CONFLICT (student_id) DO UPDATE SET from_day = least(rs.from_day, EXCLUDED.from_day)',
+            marks.target)
+        USING marks.ids, marks.days;
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.mark_stale() IS
+'Trigger function (statement level, transition table "changed", argument: the table it is on): marks in engage.refresh_stale each student whose stored days a change of events, consent granted, enrolment, college or coefficients makes out of date, from the first day it changes.';
+
+CREATE TRIGGER ele_event_mark_new AFTER INSERT ON @extschema@.ele_event
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale('ele_event');
+CREATE TRIGGER ele_event_mark_gone AFTER DELETE ON @extschema@.ele_event
+    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale('ele_event');
+CREATE TRIGGER app_event_mark_new AFTER INSERT ON @extschema@.app_event
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale('app_event');
+CREATE TRIGGER app_event_mark_gone AFTER DELETE ON @extschema@.app_event
+    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale('app_event');
+CREATE TRIGGER career_event_mark_new AFTER INSERT ON @extschema@.career_event
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale('career_event');
+CREATE TRIGGER career_event_mark_changed AFTER UPDATE ON @extschema@.career_event
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale('career_event');
+CREATE TRIGGER career_event_mark_gone AFTER DELETE ON @extschema@.career_event
+    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale('career_event');
+CREATE TRIGGER consent_mark_new AFTER INSERT ON @extschema@.consent
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale('consent');
+CREATE TRIGGER enrolment_mark_new AFTER INSERT ON @extschema@.enrolment
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale('enrolment');
+CREATE TRIGGER enrolment_mark_gone AFTER DELETE ON @extschema@.enrolment
+    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale('enrolment');
+CREATE TRIGGER student_college_mark_new AFTER INSERT ON @extschema@.student_college
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale('student_college');
+CREATE TRIGGER student_college_mark_changed AFTER UPDATE ON @extschema@.student_college
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale('student_college');
+CREATE TRIGGER coefficients_mark_new AFTER INSERT ON @extschema@.coefficients
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale('coefficients');
+CREATE TRIGGER coefficients_mark_changed AFTER UPDATE ON @extschema@.coefficients
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale('coefficients');
+CREATE TRIGGER coefficients_mark_gone AFTER DELETE ON @extschema@.coefficients
+    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mark_stale('coefficients');
+REVOKE ALL ON FUNCTION @extschema@.mark_stale() FROM PUBLIC;
+ALTER FUNCTION @extschema@.mark_stale() OWNER TO engage_owner;
+COMMENT ON POLICY loader_all ON @extschema@.refresh_stale IS 'Loaders read and write every row.';
+REVOKE ALL ON @extschema@.refresh_stale FROM PUBLIC;
+GRANT SELECT, INSERT, DELETE ON @extschema@.refresh_stale TO engage_loader;
+GRANT SELECT, INSERT, UPDATE ON @extschema@.refresh_stale TO engage_owner;
+GRANT SELECT ON @extschema@.student_college, @extschema@.college_spans TO engage_owner;
+-- added without a stored default value, as a fresh install has none
+ALTER TABLE @extschema@.refresh_run ADD COLUMN students_caught_up integer;
+UPDATE @extschema@.refresh_run SET students_caught_up = 0;
+ALTER TABLE @extschema@.refresh_run ALTER COLUMN students_caught_up SET DEFAULT 0,
+                                    ALTER COLUMN students_caught_up SET NOT NULL;
+COMMENT ON COLUMN @extschema@.refresh_run.students_caught_up IS 'Students the nightly run recomputed from an earlier day because their data changed (engage.refresh_stale).';
+
+-- Asking for a note's removal -------------------------------------------------------
+--
+-- Only an administrator removes a note.  The author, the student or the
+-- student's current tutor asks for it, giving a reason; administrators see
+-- the notes they are asked about (and only those) with the request, and
+-- decide.  Every request and decision is kept.
+CREATE TABLE @extschema@.note_removal_request (
+    request_id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    note_id         bigint NOT NULL,
+    student_id      text NOT NULL REFERENCES @extschema@.student,
+    requested_by    text NOT NULL,
+    requested_at    timestamptz NOT NULL,
+    reason          text NOT NULL CONSTRAINT note_removal_request_reason_not_blank CHECK (btrim(reason) <> ''),
+    decided_by      text,
+    decided_at      timestamptz,
+    decision        text CONSTRAINT note_removal_request_decision_known CHECK (decision IN ('removed', 'kept')),
+    decision_reason text,
+    CONSTRAINT note_removal_request_decided CHECK ((decision IS NULL) = (decided_at IS NULL)
+                                                   AND (decision IS NULL) = (decided_by IS NULL))
+);
+CREATE INDEX ON @extschema@.note_removal_request (student_id);
+CREATE INDEX ON @extschema@.note_removal_request (note_id);
+COMMENT ON TABLE @extschema@.note_removal_request IS 'Requests to remove a meeting note, by its author, the student or their tutor, and the administrators'' decisions. Written only by engage.request_note_removal and engage.decide_note_removal.';
+COMMENT ON COLUMN @extschema@.note_removal_request.request_id IS 'Identifier of the request.';
+COMMENT ON COLUMN @extschema@.note_removal_request.note_id IS 'The note asked about.';
+COMMENT ON COLUMN @extschema@.note_removal_request.student_id IS 'The student the note is about.';
+COMMENT ON COLUMN @extschema@.note_removal_request.requested_by IS 'Student or staff id of who asked.';
+COMMENT ON COLUMN @extschema@.note_removal_request.requested_at IS 'When they asked.';
+COMMENT ON COLUMN @extschema@.note_removal_request.reason IS 'Why they asked.';
+COMMENT ON COLUMN @extschema@.note_removal_request.decided_by IS 'Login role of the administrator who decided; NULL while pending.';
+COMMENT ON COLUMN @extschema@.note_removal_request.decided_at IS 'When it was decided; NULL while pending.';
+COMMENT ON COLUMN @extschema@.note_removal_request.decision IS 'removed or kept; NULL while pending.';
+COMMENT ON COLUMN @extschema@.note_removal_request.decision_reason IS 'The administrator''s reason.';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.note_removal_request', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.note_removal_request_request_id_seq', '');
+COMMENT ON SEQUENCE @extschema@.note_removal_request_request_id_seq IS 'Numbers engage.note_removal_request rows.';
+ALTER TABLE @extschema@.note_removal_request ENABLE ROW LEVEL SECURITY;
+ALTER TABLE @extschema@.note_removal_request FORCE ROW LEVEL SECURITY;
+CREATE POLICY admin_read ON @extschema@.note_removal_request FOR SELECT TO engage_admin USING (true);
+
+CREATE FUNCTION @extschema@.request_note_removal(note_id bigint, reason text)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n @extschema@.meeting_note;
+    v text;
+    id bigint;
+BEGIN
+    SELECT * INTO n FROM @extschema@.meeting_note AS m WHERE m.note_id = request_note_removal.note_id;
+    -- a note the viewer may not see is answered as one that does not exist
+    IF NOT FOUND OR NOT (n.student_id = ANY (@extschema@.visible_students())) THEN
+        RAISE EXCEPTION 'no meeting note % that you may see', coalesce(request_note_removal.note_id::text, 'NULL')
+            USING ERRCODE = 'P0002';
+    END IF;
+    v := @extschema@.require_student_or_tutor(n.student_id);
+    IF btrim(coalesce(request_note_removal.reason, '')) = '' OR length(request_note_removal.reason) > 2000 THEN
+        RAISE EXCEPTION 'a reason of 1 to 2000 characters is required' USING ERRCODE = '22023';
+    END IF;
+    IF EXISTS (SELECT FROM @extschema@.note_removal_request AS r
+               WHERE r.note_id = n.note_id AND r.decision IS NULL) THEN
+        RAISE EXCEPTION 'removal of meeting note % has already been asked for', n.note_id
+            USING ERRCODE = '23505', HINT = 'An administrator will decide on the request already made.';
+    END IF;
+    INSERT INTO @extschema@.note_removal_request AS r (note_id, student_id, requested_by, requested_at, reason)
+    VALUES (n.note_id, n.student_id, v, clock_timestamp(), btrim(request_note_removal.reason))
+    RETURNING r.request_id INTO id;
+    RETURN id;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.request_note_removal(bigint, text) IS
+'Asks the administrators to remove a meeting note, with a reason; allowed to the note''s student and their current tutor (the author among them). Returns the request id. One pending request per note.';
+
+CREATE FUNCTION @extschema@.decide_note_removal(request_id bigint, remove boolean, reason text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r @extschema@.note_removal_request;
+BEGIN
+    IF NOT pg_has_role(session_user, 'engage_admin', 'MEMBER') THEN
+        RAISE EXCEPTION 'only an administrator may decide on a removal request' USING ERRCODE = '42501';
+    END IF;
+    IF remove IS NULL OR btrim(coalesce(decide_note_removal.reason, '')) = '' THEN
+        RAISE EXCEPTION 'a decision needs remove (true or false) and a reason' USING ERRCODE = '22023';
+    END IF;
+    SELECT * INTO r FROM @extschema@.note_removal_request AS q
+    WHERE q.request_id = decide_note_removal.request_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no removal request %', coalesce(decide_note_removal.request_id::text, 'NULL')
+            USING ERRCODE = 'P0002';
+    END IF;
+    IF r.decision IS NOT NULL THEN
+        RAISE EXCEPTION 'removal request % was decided already', r.request_id USING ERRCODE = '55000';
+    END IF;
+    IF remove THEN
+        PERFORM @extschema@.remove_meeting_note(r.note_id, decide_note_removal.reason);
+    END IF;
+    UPDATE @extschema@.note_removal_request AS q
+    SET decided_by = session_user, decided_at = clock_timestamp(),
+        decision = CASE WHEN remove THEN 'removed' ELSE 'kept' END,
+        decision_reason = btrim(decide_note_removal.reason)
+    WHERE q.request_id = r.request_id;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.decide_note_removal(bigint, boolean, text) IS
+'Administrators only: decides a pending removal request, removing the note (as engage.remove_meeting_note does, with the reason given) or keeping it; the decision is recorded on the request.';
+
+-- The administrators' queue: each pending request with the note it is about,
+-- text included, so that they can judge it; no other note's text.  Read with
+-- the owner's rights through a function, as engage.meeting_note_index is.
+CREATE FUNCTION @extschema@.pending_note_removals()
+RETURNS TABLE (request_id bigint, requested_by text, requested_at timestamptz, reason text,
+               note_id bigint, student_id text, author_id text, met_on date, focus text, issue text,
+               discussed text, actions jsonb, summary text, recorded_at timestamptz)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT r.request_id, r.requested_by, r.requested_at, r.reason,
+           n.note_id, n.student_id, n.author_id, n.met_on, n.focus, n.issue, n.discussed, n.actions,
+           n.summary, n.recorded_at
+    FROM @extschema@.note_removal_request AS r
+    JOIN @extschema@.meeting_note AS n ON n.student_id = r.student_id AND n.note_id = r.note_id
+    WHERE r.decision IS NULL
+$$;
+COMMENT ON FUNCTION @extschema@.pending_note_removals() IS
+'For administrators: the rows of engage.note_removal_queue (which reads them), read with the owner''s rights.';
+
+CREATE VIEW @extschema@.note_removal_queue
+WITH (security_barrier = true) AS
+SELECT q.request_id, q.requested_by, q.requested_at, q.reason, q.note_id, q.student_id, q.author_id, q.met_on,
+       q.focus, q.issue, q.discussed, q.actions, q.summary, q.recorded_at
+FROM @extschema@.pending_note_removals() AS q;
+COMMENT ON VIEW @extschema@.note_removal_queue IS
+'For administrators: every pending request to remove a meeting note, with the note itself, so that they can decide (engage.decide_note_removal).';
+COMMENT ON COLUMN @extschema@.note_removal_queue.request_id IS 'The request.';
+COMMENT ON COLUMN @extschema@.note_removal_queue.requested_by IS 'Who asked.';
+COMMENT ON COLUMN @extschema@.note_removal_queue.requested_at IS 'When they asked.';
+COMMENT ON COLUMN @extschema@.note_removal_queue.reason IS 'Why they asked.';
+COMMENT ON COLUMN @extschema@.note_removal_queue.note_id IS 'The note.';
+COMMENT ON COLUMN @extschema@.note_removal_queue.student_id IS 'The tutee the meeting was with.';
+COMMENT ON COLUMN @extschema@.note_removal_queue.author_id IS 'Who wrote the note.';
+COMMENT ON COLUMN @extschema@.note_removal_queue.met_on IS 'Day of the meeting.';
+COMMENT ON COLUMN @extschema@.note_removal_queue.focus IS 'routine or issue.';
+COMMENT ON COLUMN @extschema@.note_removal_queue.issue IS 'The issue, when focus is issue.';
+COMMENT ON COLUMN @extschema@.note_removal_queue.discussed IS 'What was discussed.';
+COMMENT ON COLUMN @extschema@.note_removal_queue.actions IS 'Referrals and actions.';
+COMMENT ON COLUMN @extschema@.note_removal_queue.summary IS 'Summary.';
+COMMENT ON COLUMN @extschema@.note_removal_queue.recorded_at IS 'When the note was recorded.';
+
+REVOKE ALL ON @extschema@.note_removal_request, @extschema@.note_removal_queue FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.request_note_removal(bigint, text),
+                       @extschema@.decide_note_removal(bigint, boolean, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.request_note_removal(bigint, text) TO engage_app, engage_tutor, engage_student;
+GRANT EXECUTE ON FUNCTION @extschema@.decide_note_removal(bigint, boolean, text) TO engage_admin;
+GRANT SELECT ON @extschema@.note_removal_queue, @extschema@.note_removal_request TO engage_admin;
+ALTER FUNCTION @extschema@.request_note_removal(bigint, text) OWNER TO engage_owner;
+ALTER FUNCTION @extschema@.decide_note_removal(bigint, boolean, text) OWNER TO engage_owner;
+REVOKE ALL ON FUNCTION @extschema@.pending_note_removals() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.pending_note_removals() TO engage_admin;
+ALTER FUNCTION @extschema@.pending_note_removals() OWNER TO engage_owner;
+ALTER VIEW @extschema@.note_removal_queue OWNER TO engage_owner;
+GRANT SELECT, INSERT, UPDATE ON @extschema@.note_removal_request TO engage_owner;
+COMMENT ON POLICY admin_read ON @extschema@.note_removal_request IS 'Administrators read every row of what they manage.';
+
+-- The tutee list shows the viewer's students, even to an administrator ------
+CREATE OR REPLACE VIEW @extschema@.my_students
+WITH (security_invoker = true) AS
+WITH today AS (
+    SELECT @extschema@.today() AS day,
+           @extschema@.local_midnight(@extschema@.today() - 28) AS four_weeks_ago,
+           (SELECT y.starts FROM @extschema@.academic_year AS y
+            WHERE @extschema@.today() BETWEEN y.starts AND y.ends) AS year_starts,
+           (SELECT @extschema@.visible_students()) AS visible,
+           (SELECT @extschema@.consenting_students()) AS consenting
+)
+SELECT s.student_id,
+       s.full_name,
+       s.college,
+       s.programme,
+       s.year_of_study,
+       s.student_id = ANY (t.consenting) AS consent,
+       att.rate_year AS attendance_rate,
+       att.rate_4wk AS attendance_rate_4wk,
+       eng.day AS score_day,
+       eng.score,
+       eng.score - eng.score_4wk_ago AS score_change_4wk,
+       (SELECT max(n.met_on) FROM @extschema@.meeting_note AS n
+        WHERE n.student_id = s.student_id) AS last_meeting,
+       CASE WHEN s.student_id = ANY (t.consenting)
+            THEN coalesce(eng.score < 0.5 * eng.mean_4wk, false) END AS flag_score_drop,
+       CASE WHEN s.student_id = ANY (t.consenting)
+            THEN coalesce(eng.ele_minutes_7d = 0, false) END AS flag_no_vle_7d,
+       coalesce(att.last_three_absent, false) AS flag_absences
+FROM @extschema@.student AS s
+CROSS JOIN today AS t
+LEFT JOIN LATERAL (
+    SELECT round(100.0 * count(*) FILTER (WHERE a.status = 'present')
+                 / nullif(count(*) FILTER (WHERE a.status <> 'authorised_absence'), 0), 1) AS rate_year,
+           round(100.0 * count(*) FILTER (WHERE a.status = 'present' AND a.starts_at >= t.four_weeks_ago)
+                 / nullif(count(*) FILTER (WHERE a.status <> 'authorised_absence'
+                                             AND a.starts_at >= t.four_weeks_ago), 0), 1) AS rate_4wk,
+           (SELECT count(*) = 3 AND bool_and(r.status = 'absent')
+            FROM (SELECT a3.status FROM @extschema@.attendance AS a3
+                  WHERE a3.student_id = s.student_id AND a3.starts_at < pg_catalog.statement_timestamp()
+                    AND a3.status <> 'authorised_absence'
+                  ORDER BY a3.starts_at DESC LIMIT 3) AS r) AS last_three_absent
+    FROM @extschema@.attendance AS a
+    WHERE a.student_id = s.student_id
+      AND a.starts_at >= @extschema@.local_midnight(t.year_starts)
+      AND a.starts_at < pg_catalog.statement_timestamp()
+) AS att ON true
+LEFT JOIN LATERAL (
+    SELECT d.day, d.score,
+           (SELECT p.score FROM @extschema@.daily_engagement AS p
+            WHERE p.student_id = s.student_id AND p.module_code IS NULL AND p.day = d.day - 28) AS score_4wk_ago,
+           (SELECT avg(p.score) FROM @extschema@.daily_engagement AS p
+            WHERE p.student_id = s.student_id AND p.module_code IS NULL
+              AND p.day BETWEEN d.day - 28 AND d.day - 1) AS mean_4wk,
+           d.ele_minutes_7d
+    FROM @extschema@.daily_engagement AS d
+    WHERE d.student_id = s.student_id AND d.module_code IS NULL AND d.day < t.day
+    ORDER BY d.day DESC LIMIT 1
+) AS eng ON true
+WHERE s.student_id = ANY (t.visible);
+
+-- The cohort means in an order-free float sum ---------------------------------------
+
+-- The means behind them: a float sum depends on the order of its terms, and
+-- rows reach an aggregate in an order that plans, the table's physical order
+-- and parallel workers decide.  engage.stable_avg keeps a group's values and
+-- sums them in ascending order, so that a figure has the same bits however
+-- it was computed (src/cohort.c).
+CREATE FUNCTION @extschema@.stable_avg_trans(internal, double precision)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'engage_stable_avg_trans'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.stable_avg_trans(internal, double precision) IS
+'Transition function of engage.stable_avg: keeps one value.';
+
+CREATE FUNCTION @extschema@.stable_avg_combine(internal, internal)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'engage_stable_avg_combine'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.stable_avg_combine(internal, internal) IS
+'Combine function of engage.stable_avg: joins the values of two partial states.';
+
+CREATE FUNCTION @extschema@.stable_avg_serialize(internal)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'engage_stable_avg_serialize'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.stable_avg_serialize(internal) IS
+'Serialisation function of engage.stable_avg, for parallel workers.';
+
+CREATE FUNCTION @extschema@.stable_avg_deserialize(bytea, internal)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'engage_stable_avg_deserialize'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.stable_avg_deserialize(bytea, internal) IS
+'Deserialisation function of engage.stable_avg, for parallel workers.';
+
+CREATE FUNCTION @extschema@.stable_avg_final(internal)
+RETURNS double precision
+AS 'MODULE_PATHNAME', 'engage_stable_avg_final'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.stable_avg_final(internal) IS
+'Final function of engage.stable_avg: the sum in ascending order, divided by the count.';
+
+CREATE AGGREGATE @extschema@.stable_avg(double precision) (
+    SFUNC            = @extschema@.stable_avg_trans,
+    STYPE            = internal,
+    SSPACE           = 128,
+    FINALFUNC        = @extschema@.stable_avg_final,
+    FINALFUNC_MODIFY = SHAREABLE,
+    COMBINEFUNC      = @extschema@.stable_avg_combine,
+    SERIALFUNC       = @extschema@.stable_avg_serialize,
+    DESERIALFUNC     = @extschema@.stable_avg_deserialize,
+    PARALLEL         = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.stable_avg(double precision) IS
+'The mean of the non-null values, summed in ascending order so that the result has the same bits whatever order the rows come in (plans, parallel workers); NULL for no values. Keeps every value of a group (8 bytes each): for the small groups of the cohort figures.';
+GRANT EXECUTE ON FUNCTION
+    @extschema@.stable_avg(double precision),
+    @extschema@.stable_avg_trans(internal, double precision), @extschema@.stable_avg_final(internal),
+    @extschema@.stable_avg_combine(internal, internal),
+    @extschema@.stable_avg_serialize(internal), @extschema@.stable_avg_deserialize(bytea, internal)
+    TO PUBLIC;
+
+-- How many students two groups do not share, for the rule that leaves out a
+-- group whose figures would follow by difference from another's.
+CREATE FUNCTION @extschema@.symmetric_difference_size(a text[], b text[])
+RETURNS integer
+AS 'MODULE_PATHNAME', 'engage_symmetric_difference_size'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+-- dear enough that the planner tests a pair's other conditions first
+COST 1000;
+COMMENT ON FUNCTION @extschema@.symmetric_difference_size(text[], text[]) IS
+'The number of elements in exactly one of two arrays, each sorted in byte order (COLLATE "C") without duplicates or NULLs, as array_agg(DISTINCT x ORDER BY x COLLATE "C") builds them; other arrays are refused (22023, 22004).';
+
+GRANT EXECUTE ON FUNCTION @extschema@.symmetric_difference_size(text[], text[]) TO PUBLIC;
+
+-- The refresh holds back consent decisions on every node -----------------------
+-- The lock consent decisions wait on: every decision is recorded holding
+-- it shared (engage.stamp_consent), and engage.refresh takes it whole before
+-- it purges withdrawn consent.  (The key is 'engage' in ASCII; an advisory
+-- lock needs no privilege on consent.)  Declared STABLE, though it takes a
+-- lock, so that a query's condition that calls it is evaluated once, before
+-- any row: on a Citus cluster the refresh calls it in a query of every shard,
+-- which takes it on every worker, empty shards too.
+CREATE FUNCTION @extschema@.hold_consent_decisions()
+RETURNS boolean
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM pg_catalog.pg_advisory_xact_lock(111524855244645);
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.hold_consent_decisions() IS
+'For engage.refresh: holds back consent decisions until this transaction ends (the lock they are recorded under), and returns true.';
+REVOKE ALL ON FUNCTION @extschema@.hold_consent_decisions() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.hold_consent_decisions() TO engage_loader;
+
+-- The nightly computation as in a fresh install ------------------------------------
+--@replace 60_pipeline.sql refresh
+
+-- the owner's rights: engage_owner owns the functions and views that read
+-- past the rules for the caller, and may touch only what they touch
+ALTER FUNCTION @extschema@.viewer() OWNER TO engage_owner;
+ALTER FUNCTION @extschema@.visible_students() OWNER TO engage_owner;
+ALTER FUNCTION @extschema@.consenting_students() OWNER TO engage_owner;
+ALTER FUNCTION @extschema@.mark_students() OWNER TO engage_owner;
+ALTER FUNCTION @extschema@.require_student_or_tutor(text) OWNER TO engage_owner;
+ALTER FUNCTION @extschema@.record_meeting_note(text, date, text, text, jsonb, text) OWNER TO engage_owner;
+ALTER FUNCTION @extschema@.set_consent(text, boolean) OWNER TO engage_owner;
+ALTER FUNCTION @extschema@.remove_meeting_note(bigint, text) OWNER TO engage_owner;
+ALTER VIEW @extschema@.cohort_engagement OWNER TO engage_owner;
+ALTER VIEW @extschema@.meeting_note_index OWNER TO engage_owner;
+GRANT USAGE ON SCHEMA @extschema@ TO engage_owner;
+GRANT SELECT ON @extschema@.student, @extschema@.staff, @extschema@.tutoring, @extschema@.consent,
+                @extschema@.consent_latest, @extschema@.academic_year, @extschema@.exam_period,
+                @extschema@.meeting_note, @extschema@.cohort_week
+    TO engage_owner;
+GRANT INSERT ON @extschema@.consent, @extschema@.meeting_note, @extschema@.meeting_note_removal TO engage_owner;
+GRANT DELETE ON @extschema@.meeting_note TO engage_owner;
+GRANT EXECUTE ON FUNCTION @extschema@.app_viewer(), @extschema@.session_is_app() TO engage_owner;
+
+COMMENT ON PROCEDURE @extschema@.refresh(date, date) IS
+'The nightly computation: recomputes engage.daily_engagement for every consenting student, per enrolled module and overall, for each day from from_day to to_day (both default to yesterday in engage.time_zone; called without arguments it also recomputes the students engage.refresh_stale marks, from their first changed day), removes the rows of withdrawn consent, recomputes the cohort figures of the weeks it touched, and records the run in engage.refresh_run. Idempotent.';
+
+-- Weights from the data: ordinal logistic regression, then the grants that
+-- 95_grants.sql makes for it in a fresh install --------------------------------
+--@include 85_ordinal_fit.sql
+GRANT SELECT ON @extschema@.college, @extschema@.enrolment, @extschema@.assessment_mark, @extschema@.ele_event,
+                @extschema@.app_event, @extschema@.career_event
+    TO engage_owner;
+GRANT SELECT, INSERT, UPDATE ON @extschema@.coefficients TO engage_owner;
+
+REVOKE ALL ON FUNCTION
+    @extschema@.ordinal_fit(integer, double precision[]),
+    @extschema@.ordinal_fit(integer, double precision[], double precision),
+    @extschema@.ordinal_fit_trans(internal, integer, double precision[]),
+    @extschema@.ordinal_fit_trans(internal, integer, double precision[], double precision),
+    @extschema@.ordinal_fit_final(internal), @extschema@.ordinal_fit_combine(internal, internal),
+    @extschema@.ordinal_fit_serialize(internal), @extschema@.ordinal_fit_deserialize(bytea, internal),
+    @extschema@.ordinal_predict(@extschema@.ordinal_model, double precision[])
+    FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    @extschema@.ordinal_fit(integer, double precision[]),
+    @extschema@.ordinal_fit(integer, double precision[], double precision),
+    @extschema@.ordinal_fit_trans(internal, integer, double precision[]),
+    @extschema@.ordinal_fit_trans(internal, integer, double precision[], double precision),
+    @extschema@.ordinal_fit_final(internal), @extschema@.ordinal_fit_combine(internal, internal),
+    @extschema@.ordinal_fit_serialize(internal), @extschema@.ordinal_fit_deserialize(bytea, internal),
+    @extschema@.ordinal_predict(@extschema@.ordinal_model, double precision[])
+    TO PUBLIC;
+
+-- The tutor's screen: grades beside engagement, alerts with a history, one call per dashboard ---
+--
+-- The tutee list gains the mean mark and a programme position (columns
+-- appended); engage.alert, engage.refresh_alerts, engage.dashboard_alerts,
+-- engage.dashboard and engage.my_students_json are new (the install parts with
+-- engage.my_students, and 87_tutor_screen.sql).
+-- The UK classification band of a mark: one home for the grades tab and the
+-- tutee list's mean mark.
+CREATE FUNCTION @extschema@.mark_class(mark numeric)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN CASE WHEN mark >= 70 THEN 'First'
+            WHEN mark >= 60 THEN 'Upper second (2:1)'
+            WHEN mark >= 50 THEN 'Lower second (2:2)'
+            WHEN mark >= 40 THEN 'Third'
+            WHEN mark IS NOT NULL THEN 'Fail' END;
+COMMENT ON FUNCTION @extschema@.mark_class(numeric) IS
+'The UK classification band of a mark out of 100: First (70+), Upper second (2:1), Lower second (2:2), Third (40-49) or Fail (under 40); NULL for NULL.';
+
+-- the tutee list's programme position reads each programme's latest
+-- published week (engage.programme_positions)
+CREATE INDEX cohort_week_programme
+    ON @extschema@.cohort_week (college, programme, week) WHERE module_code IS NULL;
+
+-- Where each consenting student the viewer may see stands in their
+-- programme, as a band: their mean daily score in the latest week whose
+-- programme-wide cohort figures were published (engage.cohort_week: at least
+-- 5 consenting students, and no group that differs from another by 1 to 4),
+-- against that week's median.  It reads the cohort with the owner's rights
+-- and returns only the band, so that no viewer reads a cohort's figures, nor
+-- probes them with scores of their own choosing.  One call answers for all
+-- of the viewer's students, so a tutee list costs one call.
+CREATE FUNCTION @extschema@.programme_positions(OUT student_id text, OUT week date, OUT band text)
+RETURNS SETOF record
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- PL/pgSQL keeps the plan for the session: the tutee list runs this
+    -- on every page
+    RETURN QUERY
+    SELECT s.student_id, c.week,
+           CASE WHEN own.score > c.median_score THEN 'upper half'
+                WHEN own.score < c.median_score THEN 'lower half'
+                ELSE 'median' END
+    FROM pg_catalog.unnest((SELECT @extschema@.consenting_students())) AS v(student_id)
+    JOIN @extschema@.student AS s ON s.student_id = v.student_id
+    CROSS JOIN LATERAL (
+        SELECT cw.week, cw.median_score
+        FROM @extschema@.cohort_week AS cw
+        WHERE cw.college = s.college AND cw.programme = s.programme AND cw.module_code IS NULL
+          AND cw.week <= @extschema@.today()
+        ORDER BY cw.week DESC
+        LIMIT 1
+    ) AS c
+    -- the weekly score exactly as engage.refresh computes it for the cohort
+    CROSS JOIN LATERAL (
+        SELECT @extschema@.stable_avg(d.score) AS score
+        FROM @extschema@.daily_engagement AS d
+        WHERE d.student_id = s.student_id AND d.module_code IS NULL
+          AND d.day >= c.week AND d.day < c.week + 7
+    ) AS own
+    WHERE own.score IS NOT NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.programme_positions() IS
+'For each consenting student the viewer may see: the latest week with published programme-wide cohort figures, and whether the student''s mean daily score that week was in the upper half, the lower half or at the median of their programme. No row for anyone else, or where nothing is published.';
+
+CREATE OR REPLACE VIEW @extschema@.my_students
+WITH (security_invoker = true) AS
+WITH today AS (
+    SELECT @extschema@.today() AS day,
+           @extschema@.local_midnight(@extschema@.today() - 28) AS four_weeks_ago,
+           (SELECT y.starts FROM @extschema@.academic_year AS y
+            WHERE @extschema@.today() BETWEEN y.starts AND y.ends) AS year_starts,
+           (SELECT @extschema@.visible_students()) AS visible,
+           (SELECT @extschema@.consenting_students()) AS consenting,
+           (SELECT @extschema@.mark_students()) AS marked
+)
+SELECT s.student_id,
+       s.full_name,
+       s.college,
+       s.programme,
+       s.year_of_study,
+       s.student_id = ANY (t.consenting) AS consent,
+       att.rate_year AS attendance_rate,
+       att.rate_4wk AS attendance_rate_4wk,
+       eng.day AS score_day,
+       eng.score,
+       eng.score - eng.score_4wk_ago AS score_change_4wk,
+       (SELECT max(n.met_on) FROM @extschema@.meeting_note AS n
+        WHERE n.student_id = s.student_id) AS last_meeting,
+       CASE WHEN s.student_id = ANY (t.consenting)
+            THEN coalesce(eng.score < 0.5 * eng.mean_4wk, false) END AS flag_score_drop,
+       CASE WHEN s.student_id = ANY (t.consenting)
+            THEN coalesce(eng.ele_minutes_7d = 0, false) END AS flag_no_vle_7d,
+       coalesce(att.last_three_absent, false) AS flag_absences,
+       mk.mean_mark,
+       @extschema@.mark_class(mk.mean_mark) AS mark_band,
+       mk.marks,
+       pos.week AS programme_week,
+       pos.band AS programme_position
+FROM @extschema@.student AS s
+CROSS JOIN today AS t
+LEFT JOIN LATERAL (
+    SELECT round(100.0 * count(*) FILTER (WHERE a.status = 'present')
+                 / nullif(count(*) FILTER (WHERE a.status <> 'authorised_absence'), 0), 1) AS rate_year,
+           round(100.0 * count(*) FILTER (WHERE a.status = 'present' AND a.starts_at >= t.four_weeks_ago)
+                 / nullif(count(*) FILTER (WHERE a.status <> 'authorised_absence'
+                                             AND a.starts_at >= t.four_weeks_ago), 0), 1) AS rate_4wk,
+           (SELECT count(*) = 3 AND bool_and(r.status = 'absent')
+            FROM (SELECT a3.status FROM @extschema@.attendance AS a3
+                  WHERE a3.student_id = s.student_id AND a3.starts_at < pg_catalog.statement_timestamp()
+                    AND a3.status <> 'authorised_absence'
+                  ORDER BY a3.starts_at DESC LIMIT 3) AS r) AS last_three_absent
+    FROM @extschema@.attendance AS a
+    WHERE a.student_id = s.student_id
+      AND a.starts_at >= @extschema@.local_midnight(t.year_starts)
+      AND a.starts_at < pg_catalog.statement_timestamp()
+) AS att ON true
+LEFT JOIN LATERAL (
+    SELECT d.day, d.score,
+           (SELECT p.score FROM @extschema@.daily_engagement AS p
+            WHERE p.student_id = s.student_id AND p.module_code IS NULL AND p.day = d.day - 28) AS score_4wk_ago,
+           (SELECT @extschema@.stable_avg(p.score) FROM @extschema@.daily_engagement AS p
+            WHERE p.student_id = s.student_id AND p.module_code IS NULL
+              AND p.day BETWEEN d.day - 28 AND d.day - 1) AS mean_4wk,
+           d.ele_minutes_7d
+    FROM @extschema@.daily_engagement AS d
+    WHERE d.student_id = s.student_id AND d.module_code IS NULL AND d.day < t.day
+    ORDER BY d.day DESC LIMIT 1
+) AS eng ON true
+-- this academic year's marks, under the grades tab's rule
+LEFT JOIN LATERAL (
+    SELECT round(avg(k.mark), 1) AS mean_mark, count(*) AS marks
+    FROM @extschema@.assessment_mark AS k
+    WHERE k.student_id = s.student_id AND s.student_id = ANY (t.marked)
+      AND k.recorded_at >= @extschema@.local_midnight(t.year_starts)
+    HAVING count(*) > 0
+) AS mk ON true
+LEFT JOIN @extschema@.programme_positions() AS pos ON pos.student_id = s.student_id
+WHERE s.student_id = ANY (t.visible);
+
+COMMENT ON COLUMN @extschema@.my_students.mean_mark IS 'Provisional mean of this academic year''s marks, to one decimal. NULL without consent, during an exam period, or without marks.';
+COMMENT ON COLUMN @extschema@.my_students.mark_band IS 'Classification band of mean_mark (engage.mark_class).';
+COMMENT ON COLUMN @extschema@.my_students.marks IS 'Number of marks behind mean_mark.';
+COMMENT ON COLUMN @extschema@.my_students.programme_week IS 'Monday of the week programme_position is about: the latest with published programme-wide cohort figures. NULL without consent or where the cohort is too small to publish.';
+COMMENT ON COLUMN @extschema@.my_students.programme_position IS 'upper half, lower half or median: the student''s mean daily score in programme_week against the median of their programme''s consenting students (engage.programme_positions).';
+
+CREATE OR REPLACE VIEW @extschema@.dashboard_grades
+WITH (security_invoker = true) AS
+SELECT k.student_id, k.module_code, m.title AS module_title, k.assessment, k.kind, k.mark,
+       @extschema@.mark_class(k.mark) AS band,
+       true AS provisional,
+       k.recorded_at
+FROM @extschema@.assessment_mark AS k
+JOIN @extschema@.module AS m ON m.module_code = k.module_code;
+
+-- The tutor's screen, then its grants -----------------------------------------
+--@include 87_tutor_screen.sql
+REVOKE ALL ON FUNCTION @extschema@.programme_positions() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.programme_positions() TO engage_app, engage_tutor, engage_student;
+ALTER FUNCTION @extschema@.programme_positions() OWNER TO engage_owner;
+GRANT SELECT ON @extschema@.daily_engagement TO engage_owner;
+REVOKE ALL ON FUNCTION @extschema@.mark_class(numeric) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.mark_class(numeric) TO PUBLIC;
+COMMENT ON POLICY viewer_read ON @extschema@.alert IS 'Tutors, students and the web front end read the rows of students they may see (see docs/security.md).';
+COMMENT ON POLICY loader_all ON @extschema@.alert IS 'Loaders read and write every row.';
+
+-- The loading path (COPY into staging tables, engage.load, rejects), then
+-- what sql/install/95_grants.sql does for every object ------------------------
+--@include 85_loading.sql
+
+GRANT SELECT, INSERT ON @extschema@.college, @extschema@.module, @extschema@.staff, @extschema@.student,
+                        @extschema@.tutoring, @extschema@.consent, @extschema@.enrolment, @extschema@.ele_event,
+                        @extschema@.app_event, @extschema@.career_event, @extschema@.attendance,
+                        @extschema@.assessment_mark, @extschema@.employability
+    TO engage_owner;
+REVOKE ALL ON FUNCTION @extschema@.input_valid(text, regtype, integer), @extschema@.stage_line() FROM PUBLIC;
+COMMENT ON POLICY loader_own ON @extschema@.load_run IS 'Loaders read the runs and rejects of their own login.';
+COMMENT ON POLICY loader_own ON @extschema@.load_reject IS 'Loaders read the runs and rejects of their own login.';
+
+-- Beyond one server: triggers that take their rule from their argument, not
+-- from the table's name (a Citus shard has another), and read and write
+-- where the node keeps the rows -----------------------------------------------
+-- Student and staff ids share one namespace, and so do their login roles:
+-- an id or login must name exactly one person.  The trigger's argument says
+-- which table it guards (on a Citus node the table is a copy with another
+-- name), and the other table is read where this node keeps it.
+CREATE OR REPLACE FUNCTION @extschema@.check_person_identity()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    is_student boolean := TG_ARGV[0] = 'student';
+    id text := CASE WHEN is_student THEN to_jsonb(NEW) ->> 'student_id' ELSE to_jsonb(NEW) ->> 'staff_id' END;
+    other regclass := @extschema@.here(CASE WHEN is_student THEN '@extschema@.staff' ELSE '@extschema@.student' END);
+    taken boolean;
+BEGIN
+    IF TG_ARGV[0] IS DISTINCT FROM 'student' AND TG_ARGV[0] IS DISTINCT FROM 'staff' THEN
+        RAISE EXCEPTION 'engage.check_person_identity guards student or staff, not %', coalesce(TG_ARGV[0], 'nothing')
+            USING ERRCODE = '39P01';
+    END IF;
+    EXECUTE pg_catalog.format('SELECT EXISTS (SELECT FROM %s AS o WHERE o.%I = $1)',
+                              other, CASE WHEN is_student THEN 'staff_id' ELSE 'student_id' END)
+        INTO taken USING id;
+    IF taken THEN
+        RAISE EXCEPTION 'id % is already a % id', id, CASE WHEN is_student THEN 'staff' ELSE 'student' END
+            USING ERRCODE = '23505',
+                  HINT = 'Student and staff ids must differ: the viewer is named by id alone.';
+    END IF;
+    IF NEW.login_role IS NOT NULL THEN
+        EXECUTE pg_catalog.format('SELECT EXISTS (SELECT FROM %s AS o WHERE o.login_role = $1)', other)
+            INTO taken USING NEW.login_role;
+        IF taken THEN
+            RAISE EXCEPTION 'login role % already belongs to %', NEW.login_role,
+                            CASE WHEN is_student THEN 'a member of staff' ELSE 'a student' END
+                USING ERRCODE = '23505';
+        END IF;
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.check_person_identity() IS
+'Trigger function (argument: student or staff, the table it guards): keeps student and staff ids, and their login roles, distinct from each other.';
+
+CREATE OR REPLACE FUNCTION @extschema@.visible_students()
+RETURNS text[]
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    -- worked out first and passed in: on a Citus cluster a function called
+    -- inside the query would run on the node that keeps the rows
+    me    text := @extschema@.viewer();
+    today date := @extschema@.today();
+BEGIN
+    RETURN (SELECT coalesce(pg_catalog.array_agg(DISTINCT x.student_id), '{}')
+    FROM (SELECT s.student_id FROM @extschema@.student AS s WHERE s.student_id = me
+          UNION ALL
+          SELECT t.student_id FROM @extschema@.tutoring AS t
+          WHERE t.tutor_id = me AND t.valid_from <= today
+            AND (t.valid_to IS NULL OR t.valid_to > today)) AS x);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@.consenting_students()
+RETURNS text[]
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    visible text[] := @extschema@.visible_students();
+    year    text := @extschema@.current_academic_year();
+BEGIN
+    RETURN (SELECT coalesce(pg_catalog.array_agg(cl.student_id), '{}')
+    FROM @extschema@.consent_latest AS cl
+    WHERE cl.student_id = ANY (visible) AND cl.academic_year = year AND cl.granted);
+END
+$$;
+DROP TRIGGER student_identity ON @extschema@.student;
+DROP TRIGGER staff_identity ON @extschema@.staff;
+CREATE TRIGGER student_identity BEFORE INSERT OR UPDATE OF student_id, login_role
+    ON @extschema@.student FOR EACH ROW EXECUTE FUNCTION @extschema@.check_person_identity('student');
+CREATE TRIGGER staff_identity BEFORE INSERT OR UPDATE OF staff_id, login_role
+    ON @extschema@.staff FOR EACH ROW EXECUTE FUNCTION @extschema@.check_person_identity('staff');
+
+-- Beyond one server: Citus, then its grants -----------------------------------
+--@include 90_citus.sql
+REVOKE ALL ON FUNCTION @extschema@.here(regclass, text), @extschema@.local_shards(regclass),
+                       @extschema@.node_rows(regclass), @extschema@.node_students(text),
+                       @extschema@.node_students_compute(text), @extschema@.distributed() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.here(regclass, text), @extschema@.local_shards(regclass),
+                          @extschema@.node_rows(regclass), @extschema@.distributed() TO PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.refresh_on_workers(date, date, text[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.refresh_on_workers(date, date, text[]) TO engage_loader;
+REVOKE ALL ON FUNCTION @extschema@.programme_positions_cluster() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.node_students(text), @extschema@.node_students_compute(text),
+                          @extschema@.programme_positions_cluster()
+    TO engage_app, engage_tutor, engage_student;
+ALTER FUNCTION @extschema@.node_students_compute(text) OWNER TO engage_owner;
+ALTER FUNCTION @extschema@.programme_positions_cluster() OWNER TO engage_owner;
+GRANT EXECUTE ON FUNCTION @extschema@.node_students(text), @extschema@.node_students_compute(text) TO engage_owner;
+REVOKE ALL ON @extschema@.my_students_cluster FROM PUBLIC;
+GRANT SELECT ON @extschema@.my_students_cluster TO engage_app, engage_tutor, engage_student;
+REVOKE ALL ON PROCEDURE @extschema@.distribute() FROM PUBLIC;
