@@ -28,33 +28,7 @@ $$;
 -- fail on a taken number.  Nor may a loader say who recorded it.  Rows
 -- written by the extension's own functions (set_consent, as engage_owner),
 -- or by a superuser restoring a dump, keep theirs.
-CREATE FUNCTION @extschema@.stamp_consent()
-RETURNS trigger
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    kept regclass := @extschema@.here('@extschema@.consent', NEW.student_id);
-    last bigint;
-BEGIN
-    -- a refresh purging withdrawn consent waits for this decision, or this
-    -- decision for the refresh (see engage.refresh)
-    PERFORM pg_catalog.pg_advisory_xact_lock_shared(111524855244645);
-    IF NOT pg_catalog.pg_has_role(current_user, 'engage_owner', 'MEMBER') THEN
-        NEW.consent_id := pg_catalog.nextval('@extschema@.consent_consent_id_seq');
-        NEW.recorded_by := session_user;
-    END IF;
-    -- On a Citus worker, where the shard keeps every decision of the
-    -- student, the coordinator's and the worker's sequences do not count
-    -- together: a decision is numbered after the student's last one.
-    IF kept IS DISTINCT FROM '@extschema@.consent'::regclass AND kept IS NOT NULL THEN
-        EXECUTE pg_catalog.format('SELECT max(c.consent_id) FROM %s AS c WHERE c.student_id = $1', kept)
-            INTO last USING NEW.student_id;
-        NEW.consent_id := greatest(NEW.consent_id, last + 1);
-    END IF;
-    RETURN NEW;
-END
-$$;
+--@include 50_consent.sql stamp_consent
 COMMENT ON FUNCTION @extschema@.stamp_consent() IS
 'Trigger function: numbers every consent decision that a loader records from the sequence, whatever number it gave, and records the loader''s login as recorded_by; and makes a refresh about to purge withdrawn consent wait for the decision.';
 
@@ -76,14 +50,7 @@ REVOKE SELECT (note_id, student_id, author_id, met_on, focus, recorded_at) ON @e
 -- function with the owner's rights rather than from the table: on a Citus
 -- cluster the workers check the reader's own rights on the table's shards,
 -- and the function's query reaches them as engage_owner.
-CREATE FUNCTION @extschema@.note_index()
-RETURNS TABLE (note_id bigint, student_id text, author_id text, met_on date, focus text, recorded_at timestamptz)
-LANGUAGE sql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT n.note_id, n.student_id, n.author_id, n.met_on, n.focus, n.recorded_at
-    FROM @extschema@.meeting_note AS n
-$$;
+--@include 75_notes.sql note_index
 COMMENT ON FUNCTION @extschema@.note_index() IS
 'For administrators: the rows of engage.meeting_note_index (which reads them), read with the owner''s rights.';
 
@@ -107,75 +74,7 @@ GRANT SELECT ON @extschema@.meeting_note_index TO engage_admin;
 
 -- Notes have a size and a rate limit
 CREATE INDEX ON @extschema@.meeting_note (author_id, recorded_at);
-CREATE OR REPLACE FUNCTION @extschema@.record_meeting_note(student_id text, met_on date, focus text,
-                                                discussed text, actions jsonb, summary text)
-RETURNS bigint
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    v text := @extschema@.require_student_or_tutor(student_id);
-    a jsonb;
-    id bigint;
-BEGIN
-    IF met_on IS NULL OR met_on > @extschema@.today() OR met_on < @extschema@.today() - 366 THEN
-        RAISE EXCEPTION 'met_on must be a day within the last year'
-            USING ERRCODE = '22023', DETAIL = format('met_on was %s.', coalesce(met_on::text, 'NULL'));
-    END IF;
-    IF btrim(coalesce(focus, '')) = '' THEN
-        RAISE EXCEPTION 'focus must be routine or name the issue'
-            USING ERRCODE = '22023', HINT = 'For example ''routine'' or ''wellbeing''.';
-    END IF;
-    IF btrim(coalesce(discussed, '')) = '' OR btrim(coalesce(summary, '')) = '' THEN
-        RAISE EXCEPTION 'discussed and summary must not be empty' USING ERRCODE = '22023';
-    END IF;
-    -- a note is a record in general terms, not a document store
-    IF length(btrim(focus)) > 200 OR length(discussed) > 20000 OR length(summary) > 5000 THEN
-        RAISE EXCEPTION 'meeting note too long'
-            USING ERRCODE = '22001',
-                  DETAIL = format('focus has %s characters (at most 200), discussed %s (at most 20000), summary %s (at most 5000).',
-                                  length(btrim(focus)), length(discussed), length(summary)),
-                  HINT = 'Record what was discussed in general terms; keep documents elsewhere.';
-    END IF;
-    actions := coalesce(actions, '[]');
-    IF jsonb_typeof(actions) <> 'array' THEN
-        RAISE EXCEPTION 'actions must be a JSON array' USING ERRCODE = '22023',
-            HINT = 'For example [{"action": "Book a study-skills session", "by": "student"}].';
-    END IF;
-    IF jsonb_array_length(actions) > 50 THEN
-        RAISE EXCEPTION 'a meeting note has at most 50 actions' USING ERRCODE = '22001',
-            DETAIL = format('%s actions were given.', jsonb_array_length(actions));
-    END IF;
-    FOR a IN SELECT * FROM jsonb_array_elements(actions) LOOP
-        IF jsonb_typeof(a) <> 'object' OR btrim(coalesce(a ->> 'action', '')) = ''
-           OR btrim(coalesce(a ->> 'by', '')) = '' THEN
-            RAISE EXCEPTION 'every action needs an "action" and who does it ("by")'
-                USING ERRCODE = '22023', DETAIL = format('Offending element: %s.', left(a::text, 200)),
-                      HINT = 'For example {"action": "Refer to wellbeing services", "by": "tutor"}.';
-        END IF;
-        IF length(a::text) > 2000 THEN
-            RAISE EXCEPTION 'an action has at most 2000 characters' USING ERRCODE = '22001',
-                DETAIL = format('Offending element begins: %s', left(a::text, 200));
-        END IF;
-    END LOOP;
-    -- a runaway client (or a hostile one) cannot flood a student's record
-    IF (SELECT count(*) FROM @extschema@.meeting_note AS n
-        WHERE n.author_id = v AND n.recorded_at > clock_timestamp() - interval '1 hour') >= 60 THEN
-        RAISE EXCEPTION 'too many meeting notes: at most 60 an hour by one author'
-            USING ERRCODE = '54000', DETAIL = format('Author %s has recorded 60 notes in the last hour.', v),
-                  HINT = 'Try again later.';
-    END IF;
-
-    INSERT INTO @extschema@.meeting_note AS n
-        (student_id, author_id, met_on, focus, issue, discussed, actions, summary, recorded_at)
-    VALUES (record_meeting_note.student_id, v, record_meeting_note.met_on,
-            CASE WHEN lower(btrim(focus)) = 'routine' THEN 'routine' ELSE 'issue' END,
-            CASE WHEN lower(btrim(focus)) = 'routine' THEN NULL ELSE btrim(focus) END,
-            record_meeting_note.discussed, actions, record_meeting_note.summary, clock_timestamp())
-    RETURNING n.note_id INTO id;
-    RETURN id;
-END
-$$;
+--@replace 75_notes.sql record_meeting_note
 COMMENT ON FUNCTION @extschema@.record_meeting_note(text, date, text, text, jsonb, text) IS
 'Records a meeting note about a student, written by the viewer, who must be the student or their current tutor. focus is routine or names the issue (at most 200 characters); discussed at most 20000 characters, summary at most 5000; actions is a JSON array of at most 50 {"action", "by"}. At most 60 notes an hour by one author. Returns the note id. Notes are append-only.';
 
@@ -338,32 +237,7 @@ COMMENT ON COLUMN @extschema@.dashboard_engagement.career_events_7d IS 'Careers 
 ALTER TABLE @extschema@.daily_engagement
     DROP CONSTRAINT daily_engagement_student_id_fkey,
     DROP CONSTRAINT daily_engagement_module_code_fkey;
-CREATE FUNCTION @extschema@.forget_computed()
-RETURNS trigger
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    target regclass;
-BEGIN
-    -- where this node keeps them: a student's rows on one node, a module's
-    -- on every node
-    IF TG_ARGV[0] = 'student' THEN
-        target := @extschema@.here('@extschema@.daily_engagement', OLD.student_id);
-        IF target IS NOT NULL THEN
-            EXECUTE pg_catalog.format('DELETE FROM %s AS d WHERE d.student_id = $1', target) USING OLD.student_id;
-        END IF;
-    ELSIF TG_ARGV[0] = 'module' THEN
-        FOR target IN SELECT @extschema@.local_shards('@extschema@.daily_engagement') LOOP
-            EXECUTE pg_catalog.format('DELETE FROM %s AS d WHERE d.module_code = $1', target) USING OLD.module_code;
-        END LOOP;
-    ELSE
-        RAISE EXCEPTION 'engage.forget_computed forgets a student or a module, not %', coalesce(TG_ARGV[0], 'nothing')
-            USING ERRCODE = '39P01';
-    END IF;
-    RETURN OLD;
-END
-$$;
+--@include 60_pipeline.sql forget_computed
 COMMENT ON FUNCTION @extschema@.forget_computed() IS
 'Trigger function (argument: student or module, the table it is on): deletes the computed rows of engage.daily_engagement of a student or module being deleted, which foreign keys would otherwise have kept consistent.';
 CREATE TRIGGER student_forget_computed AFTER DELETE ON @extschema@.student
@@ -395,70 +269,14 @@ COMMENT ON COLUMN @extschema@.student_college.college IS 'The college the studen
 COMMENT ON COLUMN @extschema@.student_college.valid_from IS 'First day in that college; -infinity for the college before the first change.';
 COMMENT ON COLUMN @extschema@.student_college.valid_to IS 'First day no longer in it; NULL while the student is in it.';
 
-CREATE FUNCTION @extschema@.track_college()
-RETURNS trigger
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    today date := @extschema@.today();
-    spans regclass := @extschema@.here('@extschema@.student_college');
-    corrected bigint;
-BEGIN
-    IF NEW.college IS NOT DISTINCT FROM OLD.college THEN
-        RETURN NULL;
-    END IF;
-    -- a first change: the old college has been the student's all along
-    EXECUTE pg_catalog.format(
-        'INSERT INTO %1$s SELECT $1, $2, ''-infinity'', NULL
-         WHERE NOT EXISTS (SELECT FROM %1$s AS sc WHERE sc.student_id = $1)', spans)
-        USING NEW.student_id, OLD.college;
-    -- a second change on the day a span began corrects that span
-    EXECUTE pg_catalog.format(
-        'UPDATE %s AS sc SET college = $2
-         WHERE sc.student_id = $1 AND sc.valid_to IS NULL AND sc.valid_from = $3', spans)
-        USING NEW.student_id, NEW.college, today;
-    GET DIAGNOSTICS corrected = ROW_COUNT;
-    IF corrected = 0 THEN
-        EXECUTE pg_catalog.format(
-            'UPDATE %s AS sc SET valid_to = $2 WHERE sc.student_id = $1 AND sc.valid_to IS NULL', spans)
-            USING NEW.student_id, today;
-        EXECUTE pg_catalog.format('INSERT INTO %s VALUES ($1, $2, $3, NULL)', spans)
-            USING NEW.student_id, NEW.college, today;
-    END IF;
-    RETURN NULL;
-END
-$$;
+--@include 45_colleges.sql track_college
 COMMENT ON FUNCTION @extschema@.track_college() IS
 'Trigger function: records a change of a student''s college in engage.student, from today, in engage.student_college.';
 CREATE TRIGGER student_track_college AFTER UPDATE OF college ON @extschema@.student
     FOR EACH ROW EXECUTE FUNCTION @extschema@.track_college();
 
 -- Spans of one student never overlap: a day has one college.
-CREATE FUNCTION @extschema@.check_college_spans()
-RETURNS trigger
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    clash boolean;
-BEGIN
-    EXECUTE pg_catalog.format(
-        'SELECT EXISTS (SELECT FROM %s AS o
-                        WHERE o.student_id = $1 AND o.valid_from <> $2
-                          AND pg_catalog.daterange(o.valid_from, o.valid_to) OPERATOR(pg_catalog.&&)
-                              pg_catalog.daterange($2, $3))',
-        @extschema@.here('@extschema@.student_college'))
-        INTO clash USING NEW.student_id, NEW.valid_from, NEW.valid_to;
-    IF clash THEN
-        RAISE EXCEPTION 'college spans of student % overlap', NEW.student_id
-            USING ERRCODE = '23P01',
-                  DETAIL = pg_catalog.format('The span from %s overlaps another.', NEW.valid_from),
-                  HINT = 'Close the open span (set its valid_to) before opening the next.';
-    END IF;
-    RETURN NULL;
-END
-$$;
+--@include 45_colleges.sql check_college_spans
 COMMENT ON FUNCTION @extschema@.check_college_spans() IS
 'Trigger function: refuses, with 23P01, a span of engage.student_college that overlaps another of the same student.';
 CREATE TRIGGER student_college_no_overlap AFTER INSERT OR UPDATE ON @extschema@.student_college
@@ -520,71 +338,7 @@ CREATE POLICY loader_all ON @extschema@.refresh_stale FOR ALL TO engage_loader U
 -- through engage.set_consent) marks it; the rows changed come in the
 -- statement's transition table "changed".  Only days before today are
 -- marked: today's are computed by the run after it.
-CREATE FUNCTION @extschema@.mark_stale()
-RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    years regclass := @extschema@.here('@extschema@.academic_year');
-    -- The first day each changed row touches, per student, by the rule of
-    -- the table named by the trigger's argument.  Other tables are read
-    -- where this node keeps them (engage.here), so the coefficients' rule
-    -- spells out engage.college_spans.
-    changed_days text := CASE
-        WHEN TG_ARGV[0] IN ('ele_event', 'app_event') THEN
-            'SELECT c.student_id, @extschema@.local_day(min(c.ts)) AS day FROM changed AS c GROUP BY 1'
-        WHEN TG_ARGV[0] = 'career_event' THEN
-            'SELECT c.student_id, c.event_day AS day FROM changed AS c'
-        -- consent granted (again) restores the year's days
-        WHEN TG_ARGV[0] = 'consent' THEN pg_catalog.format(
-            'SELECT c.student_id, y.starts AS day FROM changed AS c
-             JOIN %s AS y ON y.label = c.academic_year WHERE c.granted', years)
-        WHEN TG_ARGV[0] = 'enrolment' THEN pg_catalog.format(
-            'SELECT c.student_id, y.starts AS day FROM changed AS c
-             JOIN %s AS y ON y.label = c.academic_year', years)
-        WHEN TG_ARGV[0] = 'student_college' THEN
-            'SELECT c.student_id, c.valid_from AS day FROM changed AS c'
-        -- every student who was in the college during the year
-        WHEN TG_ARGV[0] = 'coefficients' THEN pg_catalog.format(
-            'SELECT sc.student_id, greatest(y.starts, sc.valid_from) AS day FROM changed AS c
-             JOIN %1$s AS y ON y.label = c.academic_year
-             JOIN (SELECT s.student_id, coalesce(r.college, s.college) AS college,
-                          coalesce(r.valid_from, ''-infinity''::date) AS valid_from, r.valid_to
-                   FROM %3$s AS s LEFT JOIN %2$s AS r ON r.student_id = s.student_id) AS sc
-               ON sc.college = c.college AND sc.valid_from <= y.ends
-              AND (sc.valid_to IS NULL OR sc.valid_to > y.starts)',
-            years, @extschema@.here('@extschema@.student_college'), @extschema@.here('@extschema@.student'))
-    END;
-    marks record;
-BEGIN
-    IF changed_days IS NULL THEN
-        RAISE EXCEPTION 'engage.mark_stale has no rule for %', coalesce(TG_ARGV[0], 'a trigger without argument')
-            USING ERRCODE = '39P01';
-    END IF;
-    -- each student's mark is kept where the student's rows are: here, or
-    -- (for a change of a catalogue, which every Citus node sees) by the
-    -- node that keeps them
-    FOR marks IN EXECUTE pg_catalog.format(
-        'SELECT @extschema@.here(%L, m.student_id) AS target,
-                pg_catalog.array_agg(m.student_id) AS ids, pg_catalog.array_agg(m.day) AS days
-         FROM (SELECT m.student_id, greatest(min(m.day), (SELECT min(y.starts) FROM %s AS y)) AS day
-               FROM (%s) AS m
-               GROUP BY m.student_id HAVING min(m.day) < $1) AS m
-         GROUP BY 1',
-        '@extschema@.refresh_stale', years, changed_days)
-    USING @extschema@.today() LOOP
-        CONTINUE WHEN marks.target IS NULL;
-        EXECUTE pg_catalog.format(
-            'INSERT INTO %s AS rs (student_id, from_day)
-             SELECT * FROM ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::date[]))
-             ON CONFLICT (student_id) DO UPDATE SET from_day = least(rs.from_day, EXCLUDED.from_day)',
-            marks.target)
-        USING marks.ids, marks.days;
-    END LOOP;
-    RETURN NULL;
-END
-$$;
+--@include 60_pipeline.sql mark_stale
 COMMENT ON FUNCTION @extschema@.mark_stale() IS
 'Trigger function (statement level, transition table "changed", argument: the table it is on): marks in engage.refresh_stale each student whose stored days a change of events, consent granted, enrolment, college or coefficients makes out of date, from the first day it changes.';
 
@@ -793,16 +547,7 @@ GRANT EXECUTE ON FUNCTION @extschema@.symmetric_difference_size(text[], text[]) 
 -- lock, so that a query's condition that calls it is evaluated once, before
 -- any row: on a Citus cluster the refresh calls it in a query of every shard,
 -- which takes it on every worker, empty shards too.
-CREATE FUNCTION @extschema@.hold_consent_decisions()
-RETURNS boolean
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    PERFORM pg_catalog.pg_advisory_xact_lock(111524855244645);
-    RETURN true;
-END
-$$;
+--@include 60_pipeline.sql hold_consent_decisions
 COMMENT ON FUNCTION @extschema@.hold_consent_decisions() IS
 'For engage.refresh: holds back consent decisions until this transaction ends (the lock they are recorded under), and returns true.';
 REVOKE ALL ON FUNCTION @extschema@.hold_consent_decisions() FROM PUBLIC;
@@ -870,15 +615,7 @@ GRANT EXECUTE ON FUNCTION
 -- engage.my_students, and 87_tutor_screen.sql).
 -- The UK classification band of a mark: one home for the grades tab and the
 -- tutee list's mean mark.
-CREATE FUNCTION @extschema@.mark_class(mark numeric)
-RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-RETURN CASE WHEN mark >= 70 THEN 'First'
-            WHEN mark >= 60 THEN 'Upper second (2:1)'
-            WHEN mark >= 50 THEN 'Lower second (2:2)'
-            WHEN mark >= 40 THEN 'Third'
-            WHEN mark IS NOT NULL THEN 'Fail' END;
+--@include 80_dashboard.sql mark_class
 COMMENT ON FUNCTION @extschema@.mark_class(numeric) IS
 'The UK classification band of a mark out of 100: First (70+), Upper second (2:1), Lower second (2:2), Third (40-49) or Fail (under 40); NULL for NULL.';
 
@@ -895,116 +632,11 @@ CREATE INDEX cohort_week_programme
 -- and returns only the band, so that no viewer reads a cohort's figures, nor
 -- probes them with scores of their own choosing.  One call answers for all
 -- of the viewer's students, so a tutee list costs one call.
-CREATE FUNCTION @extschema@.programme_positions(OUT student_id text, OUT week date, OUT band text)
-RETURNS SETOF record
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    -- PL/pgSQL keeps the plan for the session: the tutee list runs this
-    -- on every page
-    RETURN QUERY
-    SELECT s.student_id, c.week,
-           CASE WHEN own.score > c.median_score THEN 'upper half'
-                WHEN own.score < c.median_score THEN 'lower half'
-                ELSE 'median' END
-    FROM pg_catalog.unnest((SELECT @extschema@.consenting_students())) AS v(student_id)
-    JOIN @extschema@.student AS s ON s.student_id = v.student_id
-    CROSS JOIN LATERAL (
-        SELECT cw.week, cw.median_score
-        FROM @extschema@.cohort_week AS cw
-        WHERE cw.college = s.college AND cw.programme = s.programme AND cw.module_code IS NULL
-          AND cw.week <= @extschema@.today()
-        ORDER BY cw.week DESC
-        LIMIT 1
-    ) AS c
-    -- the weekly score exactly as engage.refresh computes it for the cohort
-    CROSS JOIN LATERAL (
-        SELECT @extschema@.stable_avg(d.score) AS score
-        FROM @extschema@.daily_engagement AS d
-        WHERE d.student_id = s.student_id AND d.module_code IS NULL
-          AND d.day >= c.week AND d.day < c.week + 7
-    ) AS own
-    WHERE own.score IS NOT NULL;
-END
-$$;
+--@include 80_dashboard.sql programme_positions
 COMMENT ON FUNCTION @extschema@.programme_positions() IS
 'For each consenting student the viewer may see: the latest week with published programme-wide cohort figures, and whether the student''s mean daily score that week was in the upper half, the lower half or at the median of their programme. No row for anyone else, or where nothing is published.';
 
-CREATE OR REPLACE VIEW @extschema@.my_students
-WITH (security_invoker = true) AS
-WITH today AS (
-    SELECT @extschema@.today() AS day,
-           @extschema@.local_midnight(@extschema@.today() - 28) AS four_weeks_ago,
-           (SELECT y.starts FROM @extschema@.academic_year AS y
-            WHERE @extschema@.today() BETWEEN y.starts AND y.ends) AS year_starts,
-           (SELECT @extschema@.visible_students()) AS visible,
-           (SELECT @extschema@.consenting_students()) AS consenting,
-           (SELECT @extschema@.mark_students()) AS marked
-)
-SELECT s.student_id,
-       s.full_name,
-       s.college,
-       s.programme,
-       s.year_of_study,
-       s.student_id = ANY (t.consenting) AS consent,
-       att.rate_year AS attendance_rate,
-       att.rate_4wk AS attendance_rate_4wk,
-       eng.day AS score_day,
-       eng.score,
-       eng.score - eng.score_4wk_ago AS score_change_4wk,
-       (SELECT max(n.met_on) FROM @extschema@.meeting_note AS n
-        WHERE n.student_id = s.student_id) AS last_meeting,
-       CASE WHEN s.student_id = ANY (t.consenting)
-            THEN coalesce(eng.score < 0.5 * eng.mean_4wk, false) END AS flag_score_drop,
-       CASE WHEN s.student_id = ANY (t.consenting)
-            THEN coalesce(eng.ele_minutes_7d = 0, false) END AS flag_no_vle_7d,
-       coalesce(att.last_three_absent, false) AS flag_absences,
-       mk.mean_mark,
-       @extschema@.mark_class(mk.mean_mark) AS mark_band,
-       mk.marks,
-       pos.week AS programme_week,
-       pos.band AS programme_position
-FROM @extschema@.student AS s
-CROSS JOIN today AS t
-LEFT JOIN LATERAL (
-    SELECT round(100.0 * count(*) FILTER (WHERE a.status = 'present')
-                 / nullif(count(*) FILTER (WHERE a.status <> 'authorised_absence'), 0), 1) AS rate_year,
-           round(100.0 * count(*) FILTER (WHERE a.status = 'present' AND a.starts_at >= t.four_weeks_ago)
-                 / nullif(count(*) FILTER (WHERE a.status <> 'authorised_absence'
-                                             AND a.starts_at >= t.four_weeks_ago), 0), 1) AS rate_4wk,
-           (SELECT count(*) = 3 AND bool_and(r.status = 'absent')
-            FROM (SELECT a3.status FROM @extschema@.attendance AS a3
-                  WHERE a3.student_id = s.student_id AND a3.starts_at < pg_catalog.statement_timestamp()
-                    AND a3.status <> 'authorised_absence'
-                  ORDER BY a3.starts_at DESC LIMIT 3) AS r) AS last_three_absent
-    FROM @extschema@.attendance AS a
-    WHERE a.student_id = s.student_id
-      AND a.starts_at >= @extschema@.local_midnight(t.year_starts)
-      AND a.starts_at < pg_catalog.statement_timestamp()
-) AS att ON true
-LEFT JOIN LATERAL (
-    SELECT d.day, d.score,
-           (SELECT p.score FROM @extschema@.daily_engagement AS p
-            WHERE p.student_id = s.student_id AND p.module_code IS NULL AND p.day = d.day - 28) AS score_4wk_ago,
-           (SELECT @extschema@.stable_avg(p.score) FROM @extschema@.daily_engagement AS p
-            WHERE p.student_id = s.student_id AND p.module_code IS NULL
-              AND p.day BETWEEN d.day - 28 AND d.day - 1) AS mean_4wk,
-           d.ele_minutes_7d
-    FROM @extschema@.daily_engagement AS d
-    WHERE d.student_id = s.student_id AND d.module_code IS NULL AND d.day < t.day
-    ORDER BY d.day DESC LIMIT 1
-) AS eng ON true
--- this academic year's marks, under the grades tab's rule
-LEFT JOIN LATERAL (
-    SELECT round(avg(k.mark), 1) AS mean_mark, count(*) AS marks
-    FROM @extschema@.assessment_mark AS k
-    WHERE k.student_id = s.student_id AND s.student_id = ANY (t.marked)
-      AND k.recorded_at >= @extschema@.local_midnight(t.year_starts)
-    HAVING count(*) > 0
-) AS mk ON true
-LEFT JOIN @extschema@.programme_positions() AS pos ON pos.student_id = s.student_id
-WHERE s.student_id = ANY (t.visible);
+--@replace 80_dashboard.sql my_students
 
 COMMENT ON COLUMN @extschema@.my_students.mean_mark IS 'Provisional mean of this academic year''s marks, to one decimal. NULL without consent, during an exam period, or without marks.';
 COMMENT ON COLUMN @extschema@.my_students.mark_band IS 'Classification band of mean_mark (engage.mark_class).';
@@ -1012,14 +644,7 @@ COMMENT ON COLUMN @extschema@.my_students.marks IS 'Number of marks behind mean_
 COMMENT ON COLUMN @extschema@.my_students.programme_week IS 'Monday of the week programme_position is about: the latest with published programme-wide cohort figures. NULL without consent or where the cohort is too small to publish.';
 COMMENT ON COLUMN @extschema@.my_students.programme_position IS 'upper half, lower half or median: the student''s mean daily score in programme_week against the median of their programme''s consenting students (engage.programme_positions).';
 
-CREATE OR REPLACE VIEW @extschema@.dashboard_grades
-WITH (security_invoker = true) AS
-SELECT k.student_id, k.module_code, m.title AS module_title, k.assessment, k.kind, k.mark,
-       @extschema@.mark_class(k.mark) AS band,
-       true AS provisional,
-       k.recorded_at
-FROM @extschema@.assessment_mark AS k
-JOIN @extschema@.module AS m ON m.module_code = k.module_code;
+--@replace 80_dashboard.sql dashboard_grades
 
 -- The tutor's screen, then its grants -----------------------------------------
 --@include 87_tutor_screen.sql
@@ -1052,78 +677,13 @@ COMMENT ON POLICY loader_own ON @extschema@.load_reject IS 'Loaders read the run
 -- an id or login must name exactly one person.  The trigger's argument says
 -- which table it guards (on a Citus node the table is a copy with another
 -- name), and the other table is read where this node keeps it.
-CREATE OR REPLACE FUNCTION @extschema@.check_person_identity()
-RETURNS trigger
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    is_student boolean := TG_ARGV[0] = 'student';
-    id text := CASE WHEN is_student THEN to_jsonb(NEW) ->> 'student_id' ELSE to_jsonb(NEW) ->> 'staff_id' END;
-    other regclass := @extschema@.here(CASE WHEN is_student THEN '@extschema@.staff' ELSE '@extschema@.student' END);
-    taken boolean;
-BEGIN
-    IF TG_ARGV[0] IS DISTINCT FROM 'student' AND TG_ARGV[0] IS DISTINCT FROM 'staff' THEN
-        RAISE EXCEPTION 'engage.check_person_identity guards student or staff, not %', coalesce(TG_ARGV[0], 'nothing')
-            USING ERRCODE = '39P01';
-    END IF;
-    EXECUTE pg_catalog.format('SELECT EXISTS (SELECT FROM %s AS o WHERE o.%I = $1)',
-                              other, CASE WHEN is_student THEN 'staff_id' ELSE 'student_id' END)
-        INTO taken USING id;
-    IF taken THEN
-        RAISE EXCEPTION 'id % is already a % id', id, CASE WHEN is_student THEN 'staff' ELSE 'student' END
-            USING ERRCODE = '23505',
-                  HINT = 'Student and staff ids must differ: the viewer is named by id alone.';
-    END IF;
-    IF NEW.login_role IS NOT NULL THEN
-        EXECUTE pg_catalog.format('SELECT EXISTS (SELECT FROM %s AS o WHERE o.login_role = $1)', other)
-            INTO taken USING NEW.login_role;
-        IF taken THEN
-            RAISE EXCEPTION 'login role % already belongs to %', NEW.login_role,
-                            CASE WHEN is_student THEN 'a member of staff' ELSE 'a student' END
-                USING ERRCODE = '23505';
-        END IF;
-    END IF;
-    RETURN NEW;
-END
-$$;
+--@replace 30_identity.sql check_person_identity
 COMMENT ON FUNCTION @extschema@.check_person_identity() IS
 'Trigger function (argument: student or staff, the table it guards): keeps student and staff ids, and their login roles, distinct from each other.';
 
-CREATE OR REPLACE FUNCTION @extschema@.visible_students()
-RETURNS text[]
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    -- worked out first and passed in: on a Citus cluster a function called
-    -- inside the query would run on the node that keeps the rows
-    me    text := @extschema@.viewer();
-    today date := @extschema@.today();
-BEGIN
-    RETURN (SELECT coalesce(pg_catalog.array_agg(DISTINCT x.student_id), '{}')
-    FROM (SELECT s.student_id FROM @extschema@.student AS s WHERE s.student_id = me
-          UNION ALL
-          SELECT t.student_id FROM @extschema@.tutoring AS t
-          WHERE t.tutor_id = me AND t.valid_from <= today
-            AND (t.valid_to IS NULL OR t.valid_to > today)) AS x);
-END
-$$;
+--@replace 30_identity.sql visible_students
 
-CREATE OR REPLACE FUNCTION @extschema@.consenting_students()
-RETURNS text[]
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    visible text[] := @extschema@.visible_students();
-    year    text := @extschema@.current_academic_year();
-BEGIN
-    RETURN (SELECT coalesce(pg_catalog.array_agg(cl.student_id), '{}')
-    FROM @extschema@.consent_latest AS cl
-    WHERE cl.student_id = ANY (visible) AND cl.academic_year = year AND cl.granted);
-END
-$$;
+--@replace 30_identity.sql consenting_students
 DROP TRIGGER student_identity ON @extschema@.student;
 DROP TRIGGER staff_identity ON @extschema@.staff;
 CREATE TRIGGER student_identity BEFORE INSERT OR UPDATE OF student_id, login_role

@@ -5,9 +5,13 @@
 # (docs/development.md, "Versions and upgrades"):
 #
 #   --@include PART         the whole of sql/install/PART
-#   --@replace PART NAME    the function or procedure NAME of sql/install/PART,
-#                           from its CREATE line to the line "$$;", as
-#                           CREATE OR REPLACE (it exists in the old version)
+#   --@include PART NAME    the function, procedure or view NAME of
+#                           sql/install/PART as it is written there: from its
+#                           CREATE line to the line "$$;" that ends its body,
+#                           or to the first line ending in ";" (a view, or a
+#                           function in C)
+#   --@replace PART NAME    the same as CREATE OR REPLACE (for an object the
+#                           old version has)
 set -eu
 install=$(dirname "$0")/../install
 awk -v install="$install" '
@@ -16,7 +20,7 @@ function fail(msg) {
     failed = 1
     exit 1
 }
-$1 == "--@include" {
+$1 == "--@include" && NF == 2 {
     part = install "/" $2
     lines = 0
     while ((getline line < part) > 0) { print line; lines++ }
@@ -24,25 +28,27 @@ $1 == "--@include" {
     if (lines == 0) fail("cannot read " part)
     next
 }
-$1 == "--@replace" {
+($1 == "--@include" || $1 == "--@replace") && NF == 3 {
     part = install "/" $2
-    copying = 0
-    found = 0
+    copying = found = 0
     while ((getline line < part) > 0) {
-        if (!found && line ~ ("^CREATE (FUNCTION|PROCEDURE) @extschema@[.]" $3 "[(]")) {
-            sub(/^CREATE /, "CREATE OR REPLACE ", line)
+        if (!found && line ~ ("^CREATE (FUNCTION|PROCEDURE|VIEW) @extschema@[.]" $3 "([( ]|$)")) {
+            if ($1 == "--@replace") sub(/^CREATE /, "CREATE OR REPLACE ", line)
             copying = found = 1
+            body = 0
         }
         if (copying) {
             print line
-            if (line == "$$;") copying = 0
+            if (body ? line == "$$;" : line ~ /;$/) copying = 0
+            else if (index(line, "$$")) body = 1
         }
     }
     close(part)
-    if (!found) fail("no function or procedure " $3 " in " part)
-    if (copying) fail("no line \"$$;\" ends " $3 " in " part)
+    if (!found) fail("no function, procedure or view " $3 " in " part)
+    if (copying) fail("no end of " $3 " in " part)
     next
 }
+/^--@/ { fail("unknown directive: " $0) }
 { print }
 END { if (failed) exit 1 }
 ' "$1"
