@@ -14,5 +14,9 @@ SELECT count(*) || ' page views from ' || min(ts)::date || ' to ' || max(ts)::da
 SELECT 'work_mem ' || current_setting('work_mem');
 SQL
 echo "CALL engage.refresh('2025-08-01', '2026-07-31'):"
-test/bench/peak.sh "CALL engage.refresh('2025-08-01', '2026-07-31')"
+$psql -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" -c "SELECT pg_stat_statements_reset()" >/dev/null
+PGOPTIONS="-c pg_stat_statements.track=all" test/bench/peak.sh "CALL engage.refresh('2025-08-01', '2026-07-31')"
+echo "where its time went (statements inside the call, ms):"
+$psql -v run='a year' -v runs=1 -f test/bench/profile.sql \
+    -c "SELECT round(ms::numeric) AS ms, round(calls::numeric) AS calls, statement FROM profile ORDER BY ms DESC"
 $psql -At -c "SELECT rows_written || ' rows written for ' || students || ' students' FROM engage.refresh_run ORDER BY run_id DESC LIMIT 1"

@@ -112,26 +112,14 @@ DELETE FROM engage.refresh_stale;
 -- Where each run's time goes: the statements inside engage.refresh, from
 -- pg_stat_statements (preloaded by run.sh, tracking only here), per run.
 CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
-CREATE TEMP TABLE profile (run text, statement text, ms double precision, calls double precision);
--- (grouped by text: a statement that names a temporary table is another
--- entry in each run)
-CREATE FUNCTION pg_temp.keep_profile(run text, runs int) RETURNS void LANGUAGE sql AS $$
-    INSERT INTO profile
-    SELECT run, left(regexp_replace(query, '\s+', ' ', 'g'), 90), sum(total_exec_time) / runs,
-           sum(calls)::double precision / runs
-    FROM pg_stat_statements
-    WHERE NOT toplevel AND query NOT LIKE 'CALL %'
-      AND dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-    GROUP BY query ORDER BY 3 DESC LIMIT 12;
-    SELECT pg_stat_statements_reset();
-$$;
 SELECT pg_stat_statements_reset() AS reset \gset
 SET pg_stat_statements.track = 'all';
 INSERT INTO bench SELECT 'engage.refresh, 30 days', pg_temp.median_ms(
     format('CALL engage.refresh(%L, %L)', :'first_day', :'last_day'), greatest(1, :reps / 2)),
     'rows and cohort figures';
 SET pg_stat_statements.track = 'none';
-SELECT pg_temp.keep_profile('30 days', greatest(1, :reps / 2)) AS kept \gset
+SELECT '30 days' AS run, greatest(1, :reps / 2) AS runs \gset
+\ir profile.sql
 -- the floor of writing: the same rows inserted into an empty table with
 -- daily_engagement's columns and indexes, nothing computed
 CREATE TABLE bench_write (LIKE engage.daily_engagement INCLUDING INDEXES);
@@ -158,7 +146,8 @@ SELECT format('DELETE FROM engage.daily_engagement WHERE day = %L', :'last_day')
                                                - current_setting('bench.started')::timestamptz) * 1000$$
 FROM generate_series(1, :reps) \gexec
 \o
-SELECT pg_temp.keep_profile('1 day', :reps) AS kept \gset
+SELECT '1 day' AS run, :reps AS runs \gset
+\ir profile.sql
 INSERT INTO bench SELECT 'engage.refresh, 1 day (nightly)', percentile_cont(0.5) WITHIN GROUP (ORDER BY ms),
     'a new day, the 29 before it stored' FROM nightly_ms;
 INSERT INTO bench SELECT 'plain SQL method, 30 days', pg_temp.median_ms(
