@@ -3,8 +3,8 @@
 -- statement that names a temporary table is another entry in each run), in
 -- ms per run, kept in the temporary table profile; then the counts are
 -- reset.  psql variables: run (a label), runs (how many calls).  The caller
--- creates the extension; tracking
--- is on only where it turns it on (pg_stat_statements.track).
+-- creates the extension, and tracking is on only where it turns it on
+-- (pg_stat_statements.track).
 CREATE TEMP TABLE IF NOT EXISTS profile (run text, statement text, ms double precision, calls double precision);
 INSERT INTO profile
 SELECT :'run', left(regexp_replace(query, '\s+', ' ', 'g'), 90), sum(total_exec_time) / :runs,
