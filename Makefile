@@ -32,7 +32,7 @@ sql/$(EXTENSION)--$(EXTVERSION).sql: $(INSTALL_PARTS) $(EXTENSION).control
 
 $(UPGRADES): sql/%: sql/upgrade/% sql/upgrade/expand.sh $(INSTALL_PARTS)
 	@{ printf -- '-- generated from sql/upgrade/%s and sql/install/*.sql; edit those.\n' '$*'; \
-	   $(SHELL) sql/upgrade/expand.sh $<; } > $@.tmp && mv $@.tmp $@
+	   $(SHELL) sql/upgrade/expand.sh $<; } > $@.tmp && mv $@.tmp $@ || { rm -f $@.tmp; exit 1; }
 
 .PHONY: deps demo demo-web test test-valgrind test-sanitize test-fuzz test-matrix test-package test-citus postgres-versions bench bench-backfill bench-load bench-citus
 deps:
