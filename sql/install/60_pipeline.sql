@@ -553,19 +553,45 @@ BEGIN
     IF on_cluster THEN
         PERFORM count(*) FROM @extschema@.refresh_stale WHERE @extschema@.hold_consent_decisions();
     END IF;
-    WITH gone AS (
-        DELETE FROM @extschema@.daily_engagement AS de
-        USING @extschema@.consent_latest AS cl, @extschema@.academic_year AS y
-        WHERE NOT cl.granted
-          AND y.label = cl.academic_year
-          AND de.student_id = cl.student_id
-          AND de.day BETWEEN y.starts AND y.ends
-        RETURNING de.day
-    )
-    SELECT count(*), count(*) FILTER (WHERE gone.day BETWEEN from_day AND to_day),
-           coalesce(pg_catalog.array_agg(DISTINCT @extschema@.week_start(gone.day)), '{}')
-    INTO purged, purged_here, weeks
-    FROM gone;
+    IF on_cluster THEN
+        WITH gone AS (
+            DELETE FROM @extschema@.daily_engagement AS de
+            USING @extschema@.consent_latest AS cl, @extschema@.academic_year AS y
+            WHERE NOT cl.granted
+              AND y.label = cl.academic_year
+              AND de.student_id = cl.student_id
+              AND de.day BETWEEN y.starts AND y.ends
+            RETURNING de.day
+        )
+        SELECT count(*), count(*) FILTER (WHERE gone.day BETWEEN from_day AND to_day),
+               coalesce(pg_catalog.array_agg(DISTINCT @extschema@.week_start(gone.day)), '{}')
+        INTO purged, purged_here, weeks
+        FROM gone;
+    ELSE
+        -- The same, found student by student through the key: the planner
+        -- knows daily_engagement by its statistics of before this run's
+        -- writes, and for a long range it would read every row the run
+        -- wrote to find none.  (OFFSET 0 keeps the look-up per student.
+        -- Citus refuses it, a lateral join from the reference table, and a
+        -- cluster keeps the join above.)
+        WITH gone AS (
+            DELETE FROM @extschema@.daily_engagement AS de
+            WHERE de.ctid = ANY (ARRAY(
+                SELECT w.ctid
+                FROM @extschema@.consent_latest AS cl
+                JOIN @extschema@.academic_year AS y ON y.label = cl.academic_year
+                CROSS JOIN LATERAL (
+                    SELECT d.ctid FROM @extschema@.daily_engagement AS d
+                    WHERE d.student_id = cl.student_id AND d.day BETWEEN y.starts AND y.ends
+                    OFFSET 0) AS w
+                WHERE NOT cl.granted))
+            RETURNING de.day
+        )
+        SELECT count(*), count(*) FILTER (WHERE gone.day BETWEEN from_day AND to_day),
+               coalesce(pg_catalog.array_agg(DISTINCT @extschema@.week_start(gone.day)), '{}')
+        INTO purged, purged_here, weeks
+        FROM gone;
+    END IF;
     -- rows this run wrote and the purge removed were never written
     written := written - purged_here;
     purged := purged - purged_here;
@@ -670,9 +696,20 @@ BEGIN
                         AND t.module_code = p.module_code)
     $sql$ USING weeks_from, weeks_until;
 
-    SELECT count(*) INTO n_students
-    FROM (SELECT DISTINCT de.student_id FROM @extschema@.daily_engagement AS de
-          WHERE de.day BETWEEN from_day AND to_day) AS s;
+    -- A run of up to a week reads its days' rows; a longer one looks
+    -- each student up through the key instead of reading all those rows
+    -- (LIMIT keeps it per student; Citus refuses it, as the purge's).
+    IF on_cluster OR to_day - from_day < 7 THEN
+        SELECT count(*) INTO n_students
+        FROM (SELECT DISTINCT de.student_id FROM @extschema@.daily_engagement AS de
+              WHERE de.day BETWEEN from_day AND to_day) AS s;
+    ELSE
+        SELECT count(*) INTO n_students
+        FROM @extschema@.student AS st
+        CROSS JOIN LATERAL (SELECT FROM @extschema@.daily_engagement AS de
+                            WHERE de.student_id = st.student_id AND de.day BETWEEN from_day AND to_day
+                            LIMIT 1) AS w;
+    END IF;
 
     INSERT INTO @extschema@.refresh_run
         (started_at, finished_at, from_day, to_day, days, students, rows_written, rows_purged, students_caught_up)

@@ -3,7 +3,7 @@
 -- idempotent, day by day equals one run over the range, and only consenting
 -- students are profiled.
 BEGIN;
-SELECT plan(21);
+SELECT plan(23);
 SET LOCAL TimeZone = 'America/Los_Angeles';  -- must not matter
 
 INSERT INTO engage.college VALUES ('CLES', 'Life and Environmental Sciences'), ('HUMS', 'Humanities');
@@ -79,6 +79,9 @@ SELECT set_eq($$SELECT student_id, module_code, day FROM snapshot$$,
               'rows exist for exactly the consenting students, their enrolled modules and overall, on consenting days');
 SELECT is_empty($$SELECT * FROM pg_temp.mismatches('2026-07-26', '2026-08-04')$$,
                 'across the year boundary every value matches the plain-SQL method');
+SELECT is((SELECT students FROM engage.refresh_run ORDER BY run_id DESC LIMIT 1),
+          (SELECT count(DISTINCT student_id)::integer FROM engage.daily_engagement),
+          'a run of more than a week counts the students it wrote rows for');
 
 CREATE TEMP TABLE whole AS SELECT * FROM snapshot;
 CALL engage.refresh('2026-07-26', '2026-08-04');
@@ -94,6 +97,9 @@ BEGIN
 END
 $$;
 SELECT bag_eq('SELECT * FROM snapshot', 'SELECT * FROM whole', 'day by day, in any order, equals one run over the range');
+SELECT is((SELECT students FROM engage.refresh_run ORDER BY run_id DESC LIMIT 1),
+          (SELECT count(DISTINCT student_id)::integer FROM engage.daily_engagement WHERE day = '2026-07-26'),
+          'a run of one day counts the students it wrote rows for');
 
 
 -- s2 moved from CLES to HUMS on 2026-10-25, recorded by the loader with its date
