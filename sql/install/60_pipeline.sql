@@ -384,16 +384,18 @@ BEGIN
         SELECT d.student_id, d.module_code, d.day, d.ele_minutes, d.app_choices, d.career_events
         FROM @extschema@.daily_engagement AS d
         WHERE stored_back AND d.day >= lookback AND d.day < from_day;
-        -- only those of students with every look-back day stored and none
-        -- marked stale (counted by hashing: a window over the students
-        -- sorted them, at twice the time)
-        DELETE FROM pg_temp.engage_refresh_lookback AS lb
-        WHERE lb.student_id IN (
-            SELECT s.student_id FROM pg_temp.engage_refresh_lookback AS s
-            GROUP BY s.student_id
-            HAVING pg_catalog.count(*) FILTER (WHERE s.module_code IS NULL) <> from_day - lookback
-                OR s.student_id = ANY (stale_ids)
-                OR EXISTS (SELECT FROM @extschema@.refresh_stale AS rs WHERE rs.student_id = s.student_id));
+        -- The students whose look-back days are all stored and none is marked
+        -- stale (counted by hashing: a window over the students sorted them,
+        -- at twice the time); the stored days of the others are not read.
+        IF pg_catalog.to_regclass('pg_temp.engage_refresh_kept') IS NOT NULL THEN
+            DROP TABLE pg_temp.engage_refresh_kept;
+        END IF;
+        CREATE TEMP TABLE engage_refresh_kept ON COMMIT DROP AS
+        SELECT s.student_id FROM pg_temp.engage_refresh_lookback AS s
+        GROUP BY s.student_id
+        HAVING pg_catalog.count(*) FILTER (WHERE s.module_code IS NULL) = from_day - lookback
+           AND NOT (s.student_id = ANY (stale_ids))
+           AND NOT EXISTS (SELECT FROM @extschema@.refresh_stale AS rs WHERE rs.student_id = s.student_id);
         -- Each consenting student's streams go through engage.daily_profile
         -- once; SQL only feeds and stores.  One statement for the whole range,
         -- so that every row is computed from one snapshot of the sources.
@@ -407,12 +409,13 @@ BEGIN
         -- through the indexes that lead with student_id (the kernel then holds
         -- one student's streams at a time, and memory does not grow with the
         -- range).
-        bulk := to_day - from_day < 7 AND EXISTS (SELECT FROM pg_temp.engage_refresh_lookback);
+        bulk := to_day - from_day < 7 AND EXISTS (SELECT FROM pg_temp.engage_refresh_kept);
         -- read per student only where the run goes student by student
         IF NOT bulk THEN
             CREATE INDEX ON pg_temp.engage_refresh_lookback (student_id);
         END IF;
         ANALYZE pg_temp.engage_refresh_lookback;
+        ANALYZE pg_temp.engage_refresh_kept;
         bulk_to_ts := (@extschema@.profile_range(from_day, to_day)).to_ts;
         INSERT INTO @extschema@.daily_engagement
             (student_id, module_code, day, ele_minutes, app_choices, career_events, score,
@@ -457,7 +460,7 @@ BEGIN
                 FROM pg_temp.engage_refresh_lookback AS lb
                 WHERE bulk
             ) AS f
-            WHERE f.student_id IN (SELECT lb.student_id FROM pg_temp.engage_refresh_lookback AS lb)
+            WHERE f.student_id IN (SELECT k.student_id FROM pg_temp.engage_refresh_kept AS k)
             GROUP BY f.student_id
         ) AS g
         CROSS JOIN LATERAL pg_catalog.unnest(g.days) AS p
@@ -475,8 +478,7 @@ BEGIN
         CROSS JOIN LATERAL (SELECT least(c.first_day, from_day) AS first_day) AS span
         CROSS JOIN LATERAL @extschema@.profile_range(span.first_day, to_day) AS r
         -- whether the student's look-back days are stored
-        LEFT JOIN (SELECT DISTINCT lb.student_id FROM pg_temp.engage_refresh_lookback AS lb) AS kept
-               ON kept.student_id = st.student_id
+        LEFT JOIN pg_temp.engage_refresh_kept AS kept ON kept.student_id = st.student_id
         CROSS JOIN LATERAL (SELECT kept.student_id IS NOT NULL AS stored) AS s
         -- where the raw events start: at the window's first day, or at from_day
         -- where the stored days stand in for the days before it
@@ -525,7 +527,7 @@ BEGIN
                 -- (in bulk, the students left here have none)
                 SELECT 's', NULL, lb.module_code, lb.day, NULL, lb.ele_minutes, lb.app_choices, lb.career_events
                 FROM pg_temp.engage_refresh_lookback AS lb
-                WHERE NOT bulk AND lb.student_id = st.student_id
+                WHERE NOT bulk AND s.stored AND lb.student_id = st.student_id
             ) AS f
         ) AS k
         CROSS JOIN LATERAL pg_catalog.unnest(k.days) AS p
