@@ -269,6 +269,8 @@ DECLARE
     stored_back boolean;
     from_midnight timestamptz;
     on_cluster  boolean := @extschema@.distributed();
+    -- whether the steps after the write read its rows back student by student
+    per_student boolean;
 BEGIN
     from_day := coalesce(from_day, @extschema@.today() - 1);
     to_day := coalesce(to_day, @extschema@.today() - 1);
@@ -291,6 +293,17 @@ BEGIN
                   DETAIL = format('from_day was %s and to_day was %s.',
                                   to_char(from_day, 'YYYY-MM-DD'), to_char(to_day, 'YYYY-MM-DD'));
     END IF;
+
+    -- The steps after the write read its rows back (the weekly means, the
+    -- count of students), planned from the statistics daily_engagement had
+    -- before it.  A run of up to a week reads its days' rows in one pass.
+    -- A longer one, on one server, reads them student by student through
+    -- the key: the count then takes one look-up per student, not a pass
+    -- over the range, and each student's weekly groups are few, where all
+    -- students' groups of a year at once outgrow work_mem and go to disk.
+    -- (Citus refuses a lateral join from the reference table of students,
+    -- and a cluster reads in one pass.)
+    per_student := NOT on_cluster AND to_day - from_day >= 7;
 
     -- Readers keep reading; a second refresh waits for this one.
     LOCK TABLE @extschema@.daily_engagement IN EXCLUSIVE MODE;
@@ -625,18 +638,34 @@ BEGIN
     -- (on disk, at three times the time).
     sort_was := pg_catalog.current_setting('enable_sort');
     PERFORM pg_catalog.set_config('enable_sort', 'off', true);
-    EXECUTE $sql$
-    CREATE TEMP TABLE engage_refresh_weekly ON COMMIT DROP AS
-    SELECT st.college, st.programme, g.module_code, g.week, g.student_id, g.score
-    FROM (
-        SELECT d.student_id, d.module_code, @extschema@.week_start(d.day) AS week,
-               @extschema@.stable_avg(d.score) AS score
-        FROM @extschema@.daily_engagement AS d
-        WHERE d.day >= $1 AND d.day < $2 AND @extschema@.week_start(d.day) = ANY ($3)
-        GROUP BY 1, 2, 3
-    ) AS g
-    JOIN @extschema@.student AS st ON st.student_id = g.student_id
-    $sql$ USING weeks_from, weeks_until, weeks;
+    IF NOT per_student THEN
+        EXECUTE $sql$
+        CREATE TEMP TABLE engage_refresh_weekly ON COMMIT DROP AS
+        SELECT st.college, st.programme, g.module_code, g.week, g.student_id, g.score
+        FROM (
+            SELECT d.student_id, d.module_code, @extschema@.week_start(d.day) AS week,
+                   @extschema@.stable_avg(d.score) AS score
+            FROM @extschema@.daily_engagement AS d
+            WHERE d.day >= $1 AND d.day < $2 AND @extschema@.week_start(d.day) = ANY ($3)
+            GROUP BY 1, 2, 3
+        ) AS g
+        JOIN @extschema@.student AS st ON st.student_id = g.student_id
+        $sql$ USING weeks_from, weeks_until, weeks;
+    ELSE
+        EXECUTE $sql$
+        CREATE TEMP TABLE engage_refresh_weekly ON COMMIT DROP AS
+        SELECT st.college, st.programme, g.module_code, g.week, st.student_id, g.score
+        FROM @extschema@.student AS st
+        CROSS JOIN LATERAL (
+            SELECT d.module_code, @extschema@.week_start(d.day) AS week,
+                   @extschema@.stable_avg(d.score) AS score
+            FROM @extschema@.daily_engagement AS d
+            WHERE d.student_id = st.student_id
+              AND d.day >= $1 AND d.day < $2 AND @extschema@.week_start(d.day) = ANY ($3)
+            GROUP BY 1, 2
+        ) AS g
+        $sql$ USING weeks_from, weeks_until, weeks;
+    END IF;
     PERFORM pg_catalog.set_config('enable_sort', sort_was, true);
     ANALYZE pg_temp.engage_refresh_weekly;
 
@@ -698,10 +727,8 @@ BEGIN
                         AND t.module_code = p.module_code)
     $sql$ USING weeks_from, weeks_until;
 
-    -- A run of up to a week reads its days' rows; a longer one looks
-    -- each student up through the key instead of reading all those rows
-    -- (LIMIT keeps it per student; Citus refuses it, as the purge's).
-    IF on_cluster OR to_day - from_day < 7 THEN
+    -- (LIMIT keeps the look-up per student)
+    IF NOT per_student THEN
         SELECT count(*) INTO n_students
         FROM (SELECT DISTINCT de.student_id FROM @extschema@.daily_engagement AS de
               WHERE de.day BETWEEN from_day AND to_day) AS s;
