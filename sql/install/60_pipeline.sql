@@ -727,12 +727,12 @@ BEGIN
                         AND t.module_code = p.module_code)
     $sql$ USING weeks_from, weeks_until;
 
-    -- (LIMIT keeps the look-up per student)
     IF NOT per_student THEN
         SELECT count(*) INTO n_students
         FROM (SELECT DISTINCT de.student_id FROM @extschema@.daily_engagement AS de
               WHERE de.day BETWEEN from_day AND to_day) AS s;
     ELSE
+        -- (LIMIT keeps the look-up per student)
         SELECT count(*) INTO n_students
         FROM @extschema@.student AS st
         CROSS JOIN LATERAL (SELECT FROM @extschema@.daily_engagement AS de
