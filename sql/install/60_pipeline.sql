@@ -7,6 +7,14 @@
 -- checking each of millions of written rows against student and module
 -- cost the refresh more than computing them.  Deleting a student or a module
 -- deletes its computed rows instead (engage.forget_computed).
+--
+-- One partition per academic year, made by the first refresh that writes
+-- one of the year's days (engage.open_years): empty and without indexes, so
+-- that the run writes its rows into a bare heap and the year's indexes are
+-- built once, by sorting, after the write (engage.index_years), instead of
+-- being kept up row by row.  Later runs write into the indexed partition.
+-- Each partition has its own key, which holds day, so the key is unique in
+-- the whole table.
 CREATE TABLE @extschema@.daily_engagement (
     student_id    text NOT NULL,
     module_code   text,
@@ -18,7 +26,7 @@ CREATE TABLE @extschema@.daily_engagement (
     ele_minutes_7d   double precision NOT NULL,
     app_choices_7d   integer NOT NULL,
     career_events_7d integer NOT NULL
-);
+) PARTITION BY RANGE (day);
 CREATE FUNCTION @extschema@.forget_computed()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -51,9 +59,84 @@ CREATE TRIGGER student_forget_computed AFTER DELETE ON @extschema@.student
     FOR EACH ROW EXECUTE FUNCTION @extschema@.forget_computed('student');
 CREATE TRIGGER module_forget_computed AFTER DELETE ON @extschema@.module
     FOR EACH ROW EXECUTE FUNCTION @extschema@.forget_computed('module');
-CREATE UNIQUE INDEX daily_engagement_key
-    ON @extschema@.daily_engagement (student_id, day, (COALESCE(module_code, '')));
-CREATE INDEX ON @extschema@.daily_engagement (day);
+
+-- The academic years from first_day to last_day that have no partition of
+-- engage.daily_engagement get one, empty and without indexes; returns them.
+-- Attaching takes a lock that readers of the table do not wait for.  With
+-- the owner's rights: only the owner of a table may attach to it.
+CREATE FUNCTION @extschema@.open_years(first_day date, last_day date)
+RETURNS regclass[]
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+-- (the bounds are compared as PostgreSQL prints them)
+SET datestyle = 'ISO, YMD'
+AS $$
+DECLARE
+    y       record;
+    part    text;
+    bounds  text;
+    present text;
+    opened  regclass[] := '{}';
+BEGIN
+    FOR y IN SELECT ay.label, ay.starts, ay.ends FROM @extschema@.academic_year AS ay
+             WHERE ay.starts <= last_day AND ay.ends >= first_day
+             ORDER BY ay.starts LOOP
+        part := 'daily_engagement_' || pg_catalog.translate(y.label, '/', '_');
+        bounds := pg_catalog.format('FOR VALUES FROM (%L) TO (%L)', y.starts, y.ends + 1);
+        SELECT pg_catalog.pg_get_expr(c.relpartbound, c.oid) INTO present
+        FROM pg_catalog.pg_inherits AS i JOIN pg_catalog.pg_class AS c ON c.oid = i.inhrelid
+        WHERE i.inhparent = '@extschema@.daily_engagement'::regclass AND c.relname = part;
+        IF FOUND THEN
+            IF present <> bounds THEN
+                RAISE EXCEPTION 'the days of academic year % are stored in a partition %, not %',
+                                y.label, present, bounds
+                    USING ERRCODE = '55000',
+                          HINT = 'The dates of an academic year whose days are computed cannot change.';
+            END IF;
+            CONTINUE;
+        END IF;
+        EXECUTE pg_catalog.format('CREATE TABLE @extschema@.%I (LIKE @extschema@.daily_engagement)', part);
+        -- read through engage.daily_engagement and its policies only
+        EXECUTE pg_catalog.format('ALTER TABLE @extschema@.%I ENABLE ROW LEVEL SECURITY', part);
+        EXECUTE pg_catalog.format('COMMENT ON TABLE @extschema@.%I IS %L', part,
+            pg_catalog.format('The days of academic year %s of engage.daily_engagement (a partition: read it through engage.daily_engagement).', y.label));
+        EXECUTE pg_catalog.format('ALTER TABLE @extschema@.daily_engagement ATTACH PARTITION @extschema@.%I %s', part, bounds);
+        opened := opened || pg_catalog.format('@extschema@.%I', part)::regclass;
+    END LOOP;
+    RETURN opened;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.open_years(date, date) IS
+'For engage.refresh: gives each academic year from first_day to last_day without a partition of engage.daily_engagement one, empty and without indexes, and returns them (engage.index_years indexes them once their rows are written).';
+
+-- The indexes of the partitions of the academic years from first_day to
+-- last_day that have none: built by sorting, once engage.open_years has
+-- made the partitions and their rows are written.
+CREATE FUNCTION @extschema@.index_years(first_day date, last_day date)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    part record;
+BEGIN
+    FOR part IN SELECT c.oid::regclass AS name, c.relname
+                FROM @extschema@.academic_year AS y
+                JOIN pg_catalog.pg_class AS c
+                  ON c.relname = 'daily_engagement_' || pg_catalog.translate(y.label, '/', '_')
+                 AND c.relnamespace = '@extschema@'::regnamespace
+                WHERE y.starts <= last_day AND y.ends >= first_day
+                  AND c.relispartition
+                  AND NOT EXISTS (SELECT FROM pg_catalog.pg_index AS x WHERE x.indrelid = c.oid)
+                ORDER BY y.starts LOOP
+        EXECUTE pg_catalog.format('CREATE UNIQUE INDEX %I ON %s (student_id, day, (COALESCE(module_code, %L)))',
+                                  part.relname || '_key', part.name, '');
+        EXECUTE pg_catalog.format('CREATE INDEX %I ON %s (day)', part.relname || '_day', part.name);
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.index_years(date, date) IS
+'For engage.refresh: builds the indexes (the key student, day, module; and day) of the partitions of engage.daily_engagement of the academic years from first_day to last_day that have none (made by engage.open_years), once their rows are written.';
 COMMENT ON TABLE @extschema@.daily_engagement IS 'Computed by engage.refresh: the engagement profile of each consenting student per module (and overall, module_code NULL) per day.';
 COMMENT ON COLUMN @extschema@.daily_engagement.student_id IS 'The student.';
 COMMENT ON COLUMN @extschema@.daily_engagement.day IS 'Calendar day in the institution''s time zone.';
@@ -269,6 +352,8 @@ DECLARE
     stored_back boolean;
     from_midnight timestamptz;
     on_cluster  boolean := @extschema@.distributed();
+    -- the first day the run writes
+    write_from  date;
     -- whether the steps after the write read its rows back student by student
     per_student boolean;
 BEGIN
@@ -363,6 +448,11 @@ BEGIN
     DELETE FROM @extschema@.daily_engagement AS de
     USING ROWS FROM (pg_catalog.unnest(stale_ids), pg_catalog.unnest(stale_from)) AS c(student_id, first_day)
     WHERE de.student_id = c.student_id AND de.day >= c.first_day AND de.day < from_day;
+
+    -- The days of an academic year written for the first time go into a
+    -- partition of their own, indexed once they are written.
+    write_from := least(from_day, (SELECT min(f) FROM pg_catalog.unnest(stale_from) AS f));
+    PERFORM @extschema@.open_years(write_from, to_day);
 
     -- On a Citus cluster each worker computes the students it keeps, from
     -- their raw events, and the students marked stale from their first
@@ -552,6 +642,7 @@ BEGIN
 
         GET DIAGNOSTICS written = ROW_COUNT;
     END IF;
+    PERFORM @extschema@.index_years(write_from, to_day);
 
     -- No profiling without consent: a withdrawal removes the whole year's
     -- rows, and the cohort weeks they counted in are computed again.  Every

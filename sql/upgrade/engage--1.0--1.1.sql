@@ -637,3 +637,97 @@ GRANT EXECUTE ON FUNCTION @extschema@.node_students(text), @extschema@.node_stud
 REVOKE ALL ON @extschema@.my_students_cluster FROM PUBLIC;
 GRANT SELECT ON @extschema@.my_students_cluster TO engage_app, engage_tutor, engage_student;
 REVOKE ALL ON PROCEDURE @extschema@.distribute() FROM PUBLIC;
+
+-- daily_engagement partitioned by academic year -------------------------------
+--
+-- The stored rows move into a partition per academic year, indexed once
+-- they are there, and the views that read the table are bound to the new
+-- one.  The partitions are the refresh's, as in a fresh install, not the
+-- extension's.
+--@include 60_pipeline.sql open_years
+COMMENT ON FUNCTION @extschema@.open_years(date, date) IS
+'For engage.refresh: gives each academic year from first_day to last_day without a partition of engage.daily_engagement one, empty and without indexes, and returns them (engage.index_years indexes them once their rows are written).';
+--@include 60_pipeline.sql index_years
+COMMENT ON FUNCTION @extschema@.index_years(date, date) IS
+'For engage.refresh: builds the indexes (the key student, day, module; and day) of the partitions of engage.daily_engagement of the academic years from first_day to last_day that have none (made by engage.open_years), once their rows are written.';
+REVOKE ALL ON FUNCTION @extschema@.open_years(date, date), @extschema@.index_years(date, date) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.open_years(date, date), @extschema@.index_years(date, date) TO engage_loader;
+
+DO $$
+DECLARE
+    outside record;
+BEGIN
+    SELECT d.day INTO outside FROM @extschema@.daily_engagement AS d
+    WHERE NOT EXISTS (SELECT FROM @extschema@.academic_year AS y WHERE d.day BETWEEN y.starts AND y.ends)
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'engage.daily_engagement holds days outside every academic year, such as %',
+                        to_char(outside.day, 'YYYY-MM-DD')
+            USING ERRCODE = '55000',
+                  HINT = 'Add the academic year to engage.academic_year, or delete those rows, before updating.';
+    END IF;
+END
+$$;
+-- (out of the extension, and so out of the tables pg_dump dumps for it)
+ALTER TABLE @extschema@.daily_engagement RENAME TO daily_engagement_1_0;
+ALTER EXTENSION engage DROP TABLE @extschema@.daily_engagement_1_0;
+CREATE TABLE @extschema@.daily_engagement (
+    student_id    text NOT NULL,
+    module_code   text,
+    day           date NOT NULL,
+    ele_minutes   double precision NOT NULL,
+    app_choices   integer NOT NULL,
+    career_events integer NOT NULL,
+    score         double precision NOT NULL,
+    ele_minutes_7d   double precision NOT NULL,
+    app_choices_7d   integer NOT NULL,
+    career_events_7d integer NOT NULL
+) PARTITION BY RANGE (day);
+ALTER TABLE @extschema@.daily_engagement ENABLE ROW LEVEL SECURITY;
+ALTER TABLE @extschema@.daily_engagement FORCE ROW LEVEL SECURITY;
+CREATE POLICY viewer_read ON @extschema@.daily_engagement FOR SELECT TO engage_tutor, engage_student, engage_app
+    USING (student_id = ANY ((SELECT @extschema@.consenting_students())::text[]));
+CREATE POLICY loader_all ON @extschema@.daily_engagement FOR ALL TO engage_loader USING (true) WITH CHECK (true);
+-- the comments and grants of the table it replaces
+DO $$
+DECLARE
+    old regclass := '@extschema@.daily_engagement_1_0';
+    c record;
+BEGIN
+    EXECUTE format('COMMENT ON TABLE @extschema@.daily_engagement IS %L', obj_description(old, 'pg_class'));
+    FOR c IN SELECT a.attname, col_description(a.attrelid, a.attnum) AS comment
+             FROM pg_catalog.pg_attribute AS a
+             WHERE a.attrelid = old AND a.attnum > 0 AND NOT a.attisdropped LOOP
+        EXECUTE format('COMMENT ON COLUMN @extschema@.daily_engagement.%I IS %L', c.attname, c.comment);
+    END LOOP;
+    FOR c IN SELECT p.polname, obj_description(p.oid, 'pg_policy') AS comment
+             FROM pg_catalog.pg_policy AS p WHERE p.polrelid = old LOOP
+        EXECUTE format('COMMENT ON POLICY %I ON @extschema@.daily_engagement IS %L', c.polname, c.comment);
+    END LOOP;
+    -- in the order they were granted
+    FOR c IN SELECT g.grantee::regrole AS grantee, string_agg(g.privilege_type, ', ') AS privileges
+             FROM pg_catalog.pg_class AS t, pg_catalog.aclexplode(t.relacl) WITH ORDINALITY AS g
+             WHERE t.oid = old AND g.grantee <> t.relowner
+             GROUP BY 1 ORDER BY min(g.ordinality) LOOP
+        EXECUTE format('GRANT %s ON @extschema@.daily_engagement TO %s', c.privileges, c.grantee);
+    END LOOP;
+END
+$$;
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.daily_engagement', '');
+DO $$
+DECLARE
+    first_day date := (SELECT min(d.day) FROM @extschema@.daily_engagement_1_0 AS d);
+    last_day  date := (SELECT max(d.day) FROM @extschema@.daily_engagement_1_0 AS d);
+    part      regclass;
+BEGIN
+    FOREACH part IN ARRAY @extschema@.open_years(first_day, last_day) LOOP
+        EXECUTE format('ALTER EXTENSION engage DROP TABLE %s', part);
+    END LOOP;
+    INSERT INTO @extschema@.daily_engagement SELECT * FROM @extschema@.daily_engagement_1_0;
+    PERFORM @extschema@.index_years(first_day, last_day);
+END
+$$;
+--@replace 80_dashboard.sql my_students
+--@replace 80_dashboard.sql dashboard_engagement
+--@replace 90_citus.sql my_students_cluster
+DROP TABLE @extschema@.daily_engagement_1_0;

@@ -48,6 +48,12 @@ SELECT s, 'BIO1001', 'L' || i, 'lecture', now() - i * interval '1 day',
 FROM unnest(ARRAY['S1', 'S2', 'S3', 'S4']) AS s, generate_series(1, 5) AS i;
 INSERT INTO engage.employability (student_id, academic_year, readiness_stage)
 SELECT s, engage.current_academic_year(), 'plan' FROM unnest(ARRAY['S1', 'S2', 'S3', 'S4']) AS s;
+-- (daily_engagement keeps a partition per academic year, which the refresh
+-- makes; these stored figures are written by hand)
+DO $$ BEGIN
+    PERFORM engage.open_years(engage.today() - 60, engage.today());
+    PERFORM engage.index_years(engage.today() - 60, engage.today());
+END $$;
 INSERT INTO engage.daily_engagement
 SELECT s, m, d - i, 10, 1, 0, 5, 10 * (4 - i), 4 - i, 0 FROM today, unnest(ARRAY['S1', 'S2', 'S3', 'S4']) AS s,
        unnest(ARRAY[NULL, 'BIO1001']) AS m, generate_series(1, 3) AS i;

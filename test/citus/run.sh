@@ -167,6 +167,20 @@ same "a 14-day refresh writes the same days, cohort figures, alerts and run reco
 same "the nightly refresh after the changes above catches up the same students, to the same rows" \
     "CALL engage.refresh(); $computed"
 
+# the partition of the year the refresh made, on the cluster: distributed
+# with daily_engagement, and each of its shards indexed after the write
+$c -c "SELECT c.relname || ' ' || column_to_column_name(p.logicalrelid, p.partkey) || ' '
+              || (p.colocationid = (SELECT d.colocationid FROM pg_dist_partition AS d
+                                    WHERE d.logicalrelid = 'engage.daily_engagement'::regclass))
+       FROM pg_inherits AS i JOIN pg_class AS c ON c.oid = i.inhrelid
+       LEFT JOIN pg_dist_partition AS p ON p.logicalrelid = c.oid
+       WHERE i.inhparent = 'engage.daily_engagement'::regclass ORDER BY 1" > "$work/partitions.txt"
+$c -c "SELECT DISTINCT result FROM run_command_on_placements('engage.daily_engagement_2026_27',
+           \$\$SELECT count(*) FROM pg_index WHERE indrelid = '%s'::regclass\$\$)" >> "$work/partitions.txt"
+printf 'daily_engagement_2026_27 student_id true\n2\n' > "$work/partitions.expected"
+equal "$work/partitions.expected" "$work/partitions.txt" \
+    "the refresh's partition of the year is distributed with daily_engagement, and each shard has its two indexes"
+
 # The dashboard, as the web front end and as people who log in, and the
 # cohort figures as an analyst read them, as on one server
 tutor=$($one -c "SELECT t.tutor_id FROM engage.tutoring AS t GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")

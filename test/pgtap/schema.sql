@@ -63,7 +63,8 @@ $$, ARRAY['engage.viewer()', 'engage.visible_students()', 'engage.consenting_stu
           'engage.decide_note_removal(bigint,boolean,text)', 'engage.note_index()',
           'engage.pending_note_removals()',
           'engage.fit_coefficients(text,text,text[])', 'engage.apply_fit(bigint)',
-          'engage.programme_positions()', 'engage.load(regclass,interval)'],
+          'engage.programme_positions()', 'engage.load(regclass,interval)',
+          'engage.open_years(date,date)', 'engage.index_years(date,date)'],
    'only the identity, policy, writing, fitting and loading functions run with the owner''s rights');
 
 SELECT is_empty($$
@@ -77,6 +78,10 @@ SELECT is_empty($$
       AND NOT (r.rolname = 'engage_analyst' AND p.oid = 'engage.fit_coefficients(text,text,text[])'::regprocedure)
       -- loading is the loaders' own (see test/pgtap/loading.sql)
       AND NOT (r.rolname = 'engage_loader' AND p.oid = 'engage.load(regclass,interval)'::regprocedure)
+      -- the refresh, which loaders run, makes and indexes the partitions of
+      -- daily_engagement (see test/pgtap/partitions.sql)
+      AND NOT (r.rolname = 'engage_loader'
+               AND p.oid IN ('engage.open_years(date,date)'::regprocedure, 'engage.index_years(date,date)'::regprocedure))
     UNION ALL
     SELECT p.oid::regprocedure::text, 'PUBLIC' FROM pg_proc AS p
     WHERE p.pronamespace = 'engage'::regnamespace AND p.prosecdef
@@ -141,6 +146,9 @@ SELECT is_empty($$
     SELECT p.oid::regprocedure::text FROM pg_proc AS p
     WHERE p.pronamespace = 'engage'::regnamespace AND p.prosecdef
       AND p.proowner <> 'engage_owner'::regrole
+      -- only the owner of daily_engagement may attach a partition to it: the
+      -- two functions that make and index its partitions take dates alone
+      AND p.oid NOT IN ('engage.open_years(date,date)'::regprocedure, 'engage.index_years(date,date)'::regprocedure)
     UNION ALL
     SELECT c.relname FROM pg_class AS c
     WHERE c.relnamespace = 'engage'::regnamespace AND c.relkind = 'v'

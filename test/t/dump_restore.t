@@ -32,7 +32,8 @@ digest() {
     psql -X -At -d "$1" <<'SQL'
 SELECT format('SELECT %L || '' '' || count(*) || '' '' || coalesce(md5(string_agg(t::text, ''|'' ORDER BY t::text)), '''') FROM engage.%I AS t',
               c.relname, c.relname)
-FROM pg_class AS c WHERE c.relnamespace = 'engage'::regnamespace AND c.relkind = 'r'
+-- (daily_engagement read whole, through its partitions)
+FROM pg_class AS c WHERE c.relnamespace = 'engage'::regnamespace AND c.relkind IN ('r', 'p') AND NOT c.relispartition
   -- the nightly run's marks are not dumped; loading the dump writes them again
   AND c.relname <> 'refresh_stale'
 ORDER BY c.relname

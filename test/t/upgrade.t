@@ -44,9 +44,11 @@ trap cleanup EXIT
 # Every member of the extension with its definition, grants and comments.
 # The OIDs that binary-upgrade mode pins, transaction ids and sequence
 # positions differ between any two databases and are left out; config_tables
-# lists the configuration tables by name instead of by OID.
+# lists the configuration tables by name instead of by OID.  The partitions
+# of daily_engagement are the refresh's, one per academic year it wrote
+# (compared by partitions() after both databases are refreshed).
 schema() {
-    pg_dump --binary-upgrade --schema-only -d "$1" | awk '
+    pg_dump --binary-upgrade --schema-only --exclude-table='engage.daily_engagement_*' -d "$1" | awk '
         /^-- For binary upgrade, (set|must preserve)/ { skip = 1 }
         skip && /^$/ { skip = 0; next }
         skip { next }
@@ -54,6 +56,9 @@ schema() {
         /^SELECT pg_catalog.setval/ { next }
         /binary_upgrade_create_empty_extension/ { print "extension engage (see config_tables)"; next }
         { print }'
+}
+partitions() {
+    pg_dump --schema-only --table='engage.daily_engagement_*' -d "$1" | grep -v '^--' | grep -v '^\\\(un\)\{0,1\}restrict '
 }
 config_tables() {
     $psql -d "$1" -c "SELECT w.t::regclass::text || ' ' || coalesce(quote_literal(w.cond), 'NULL')
@@ -91,13 +96,13 @@ tutor_view() {
 }
 
 total=0
-for r in $releases; do total=$((total + 9)); done
+for r in $releases; do total=$((total + 10)); done
 echo "1..$total"
 
 server_major=$(( $($psql -d postgres -c "SHOW server_version_num") / 10000 ))
 skip() {
     i=0
-    while [ $i -lt 9 ]; do n=$((n + 1)); i=$((i + 1)); echo "ok $n # skip (skipped) $1"; done
+    while [ $i -lt 10 ]; do n=$((n + 1)); i=$((i + 1)); echo "ok $n # skip (skipped) $1"; done
 }
 for r in $releases; do
     old=${r%%:*} rest=${r#*:}
@@ -144,9 +149,16 @@ for r in $releases; do
     config_tables engage_fresh >"$work/config.fresh"
     equal "$work/config.fresh" "$work/config.upgraded" "pg_dump keeps the same tables ($(wc -l <"$work/config.fresh"))"
 
-    # the same data in a fresh install, then the same refresh in both
+    # the same data in a fresh install (with the partitions the upgrade made
+    # for the stored days), then the same refresh in both
     pg_dump -Fc -a -d engage_upgraded -f "$work/data.dump" &&
-        pg_restore -a -d engage_fresh --exit-on-error "$work/data.dump" &&
+        pg_restore -l "$work/data.dump" >"$work/data.list" &&
+        grep -v ' TABLE DATA engage daily_engagement_' "$work/data.list" >"$work/data.rest" &&
+        grep ' TABLE DATA engage daily_engagement_' "$work/data.list" >"$work/data.partitions" &&
+        pg_restore -a -d engage_fresh --exit-on-error -L "$work/data.rest" "$work/data.dump" &&
+        days=$($psql -d engage_upgraded -c "SELECT format('%L::date, %L::date', min(day), max(day)) FROM engage.daily_engagement") &&
+        $psql -d engage_fresh -c "SELECT engage.open_years($days)" -c "SELECT engage.index_years($days)" >/dev/null &&
+        pg_restore -a -d engage_fresh --exit-on-error -L "$work/data.partitions" "$work/data.dump" &&
         $psql -d engage_upgraded -c "CALL engage.refresh('2026-11-07', '2026-11-27')" &&
         $psql -d engage_fresh -c "CALL engage.refresh('2026-11-07', '2026-11-27')"
     # the run log and the alerts' fired and cleared times differ in their
@@ -156,6 +168,10 @@ for r in $releases; do
     digest engage_upgraded "$work/cols.$current" "'refresh_run', 'refresh_stale'" >"$work/rows.upgraded"
     digest engage_fresh "$work/cols.$current" "'refresh_run', 'refresh_stale'" >"$work/rows.fresh"
     equal "$work/rows.fresh" "$work/rows.upgraded" "after a refresh the upgraded database holds what a fresh install computes"
+    partitions engage_upgraded >"$work/partitions.upgraded"
+    partitions engage_fresh >"$work/partitions.fresh"
+    equal "$work/partitions.fresh" "$work/partitions.upgraded" \
+        "daily_engagement has the partitions of a fresh install ($(grep -c 'ATTACH PARTITION' "$work/partitions.fresh"))"
 
     grep '^daily_engagement ' "$work/rows.before" >"$work/de.before"
     digest engage_upgraded "$work/cols.$old" "''" | grep '^daily_engagement ' >"$work/de.after"
