@@ -3,7 +3,8 @@
 # commits, the student has no row, and the run's log does not count theirs.
 # The withdrawal's transaction is held open until the refresh has computed
 # and waits for it, then committed; without that wait the refresh would
-# commit rows computed before the withdrawal.
+# commit rows computed before the withdrawal.  Meanwhile the refresh holds
+# the partition of the year it made, and readers keep reading.
 set -u
 cd "$(dirname "$0")/../.."
 # shellcheck source=../lib.sh
@@ -19,7 +20,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "1..5"
+echo "1..6"
 dropdb --if-exists $db >/dev/null 2>&1
 createdb $db && $psql -c "SET client_min_messages = warning" -c "CREATE EXTENSION engage" &&
     $psql -v students=60 -v days=10 -f test/datagen.sql >/dev/null
@@ -39,6 +40,15 @@ PGAPPNAME=refresh $psql -c "CALL engage.refresh(engage.today() - 10, engage.toda
 refresh=$!
 until_true "SELECT count(*) = 1 FROM pg_stat_activity WHERE application_name = 'refresh' AND wait_event_type = 'Lock' AND wait_event = 'advisory'"
 ok $? "the refresh computes, then waits for the decision being recorded before it purges"
+
+# the run attached the year's partition and indexed it, and holds both until
+# it commits: a reader neither waits nor sees them
+[ "$($psql -c "SET lock_timeout = '5s'" \
+           -c "SELECT count(*) FROM engage.dashboard_engagement" \
+           -c "SELECT count(*) || ' rows, ' || (SELECT count(*) FROM pg_inherits
+                                                 WHERE inhparent = 'engage.daily_engagement'::regclass) || ' partitions'
+               FROM engage.daily_engagement" | tr '\n' ' ')" = "0 0 rows, 0 partitions " ]
+ok $? "while the refresh holds the year's new partition, readers read without waiting"
 
 touch "$work/release"
 wait $refresh
