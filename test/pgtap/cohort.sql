@@ -7,6 +7,7 @@
 BEGIN;
 SELECT plan(25);
 SET LOCAL client_min_messages = warning;
+\ir ../day_by_day.sql
 
 -- engage.stable_avg ----------------------------------------------------------------
 SELECT is(engage.stable_avg(x), 2::float8, 'the mean of 1, 2 and 3')
@@ -208,14 +209,7 @@ SELECT is(pg_temp.bits('engage.cohort_week'), pg_temp.bits('serial_cohort'),
 -- night by night: a run of one day reads its week back in one pass, a run of
 -- three weeks student by student
 DELETE FROM engage.cohort_week;
-DO $$
-DECLARE d date;
-BEGIN
-    FOR d IN SELECT g::date FROM generate_series('2026-10-05'::date, '2026-10-25', '1 day') AS g LOOP
-        CALL engage.refresh(d, d);
-    END LOOP;
-END
-$$;
+CALL pg_temp.refresh_day_by_day('2026-10-05', '2026-10-25');
 SELECT is(pg_temp.bits('engage.cohort_week'), pg_temp.bits('serial_cohort'),
           'run night by night, the cohort figures have the same bits as from one run over the weeks');
 

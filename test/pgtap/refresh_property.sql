@@ -57,6 +57,7 @@ FROM engage.student AS s, generate_series(1, 3) AS n,
 WHERE random() < 0.5;
 
 \ir ../method.sql
+\ir ../day_by_day.sql
 
 -- rows whose values differ between the refresh and the plain-SQL method
 CREATE FUNCTION pg_temp.mismatches(f date, t date) RETURNS SETOF engage.daily_engagement
@@ -88,14 +89,7 @@ CALL engage.refresh('2026-07-26', '2026-08-04');
 SELECT bag_eq('SELECT * FROM snapshot', 'SELECT * FROM whole', 'a second run changes nothing');
 
 DELETE FROM engage.daily_engagement;
-DO $$
-DECLARE d date;
-BEGIN
-    FOR d IN SELECT g::date FROM generate_series('2026-08-04'::date, '2026-07-26', '-1 day') AS g LOOP
-        CALL engage.refresh(d, d);
-    END LOOP;
-END
-$$;
+CALL pg_temp.refresh_day_by_day('2026-08-04', '2026-07-26');
 SELECT bag_eq('SELECT * FROM snapshot', 'SELECT * FROM whole', 'day by day, in any order, equals one run over the range');
 SELECT is((SELECT students FROM engage.refresh_run ORDER BY run_id DESC LIMIT 1),
           (SELECT count(DISTINCT student_id)::integer FROM engage.daily_engagement WHERE day = '2026-07-26'),
@@ -131,14 +125,7 @@ CREATE TEMP TABLE october AS
 SELECT * FROM snapshot WHERE day BETWEEN '2026-10-20' AND '2026-10-30';
 DELETE FROM engage.refresh_stale;
 CALL engage.refresh('2026-10-14', '2026-10-19');
-DO $$
-DECLARE d date;
-BEGIN
-    FOR d IN SELECT g::date FROM generate_series('2026-10-20'::date, '2026-10-30', '1 day') AS g LOOP
-        CALL engage.refresh(d, d);
-    END LOOP;
-END
-$$;
+CALL pg_temp.refresh_day_by_day('2026-10-20', '2026-10-30');
 SELECT bag_eq($$SELECT * FROM snapshot WHERE day BETWEEN '2026-10-20' AND '2026-10-30'$$,
               'SELECT * FROM october',
               'day by day from stored look-back days (read in bulk) equals one run from the raw events');
