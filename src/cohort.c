@@ -5,9 +5,15 @@
  *		engage.stable_avg(double precision): the mean of a group of floats
  *		whose bits do not depend on the order the rows arrive in.
  *
+ *		engage.stable_median(double precision): the median of the same kept
+ *		values, as percentile_cont(0.5) gives it.
+ *
  *		engage.symmetric_difference_size(text[], text[]): how many members
  *		two groups do not share, for the rule that leaves out a group whose
  *		figures would follow by difference from another's.
+ *
+ *		engage.byte_sorted(text[]): a group's members in the byte order
+ *		symmetric_difference_size reads them in.
  *
  * A float sum depends on the order of its terms, and the order rows reach
  * an aggregate depends on the plan, on the table's physical order and on
@@ -217,6 +223,32 @@ engage_stable_avg_final(PG_FUNCTION_ARGS)
 }
 
 /*
+ * The median, as percentile_cont(0.5) computes it from the sorted values:
+ * the middle value, or of two middle values lo and hi, lo + 0.5 * (hi - lo).
+ * Unlike percentile_cont it is an ordinary aggregate, so a grouping that
+ * computes it may hash its groups instead of sorting every row.  It shares
+ * engage.stable_avg's state, sorted in place the same way.
+ */
+PG_FUNCTION_INFO_V1(engage_stable_median_final);
+Datum
+engage_stable_median_final(PG_FUNCTION_ARGS)
+{
+	StableAvgState *state;
+	double		lo;
+	double		hi;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	state = (StableAvgState *) PG_GETARG_POINTER(0);
+	if (state->n == 0)
+		PG_RETURN_NULL();
+	qsort(state->values, state->n, sizeof(double), StableAvgCompare);
+	lo = state->values[(state->n - 1) / 2];
+	hi = state->values[state->n / 2];
+	PG_RETURN_FLOAT8(state->n % 2 == 1 ? lo : lo + 0.5 * (hi - lo));
+}
+
+/*
  * Two members in byte order, the order of COLLATE "C": the bytes, then the
  * length.  Array elements are never toasted; they may have short headers.
  */
@@ -322,4 +354,39 @@ engage_symmetric_difference_size(PG_FUNCTION_ARGS)
 	for (; more_b; more_b = CohortMembersNext(&b))
 		differ++;
 	PG_RETURN_INT32(differ);
+}
+
+static int
+CohortCompareDatums(const void *a, const void *b)
+{
+	return CohortCompareText(*(const Datum *) a, *(const Datum *) b);
+}
+
+/*
+ * A one-dimensional text array in byte order (duplicates kept), as
+ * array_agg(x ORDER BY x COLLATE "C") would have built it: an array built
+ * without ORDER BY lets its grouping hash instead of sort.
+ */
+PG_FUNCTION_INFO_V1(engage_byte_sorted);
+Datum
+engage_byte_sorted(PG_FUNCTION_ARGS)
+{
+	ArrayType  *array = PG_GETARG_ARRAYTYPE_P(0);
+	Datum	   *members;
+	int			n;
+	ArrayType  *sorted;
+
+	if (ARR_NDIM(array) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("engage.byte_sorted takes a one-dimensional array")));
+	if (array_contains_nulls(array))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("engage.byte_sorted takes an array without NULL")));
+	deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT, &members, NULL, &n);
+	qsort(members, n, sizeof(Datum), CohortCompareDatums);
+	sorted = construct_array(members, n, TEXTOID, -1, false, TYPALIGN_INT);
+	pfree(members);
+	PG_RETURN_ARRAYTYPE_P(sorted);
 }

@@ -775,9 +775,9 @@ BEGIN
         SELECT w.college, w.programme, w.module_code, w.week,
                count(*) AS students,
                @extschema@.stable_avg(w.score) AS mean_score,
-               percentile_cont(0.5) WITHIN GROUP (ORDER BY w.score) AS median_score,
+               @extschema@.stable_median(w.score) AS median_score,
                round(100.0 * sum(a.present) / nullif(sum(a.counted), 0), 1) AS attendance_rate,
-               array_agg(w.student_id ORDER BY w.student_id COLLATE "C") AS members
+               @extschema@.byte_sorted(array_agg(w.student_id)) AS members
         FROM pg_temp.engage_refresh_weekly AS w
         LEFT JOIN (SELECT at.student_id, at.week, at.module_code, at.present, at.counted FROM attendance AS at
                    UNION ALL
@@ -785,8 +785,10 @@ BEGIN
                    FROM attendance AS at GROUP BY 1, 2) AS a
                ON a.student_id = w.student_id AND a.week = w.week
               AND coalesce(a.module_code, '') = coalesce(w.module_code, '')
-        -- (sorted module first: colleges and programmes repeat, and
-        -- sorting by them first compared every row's three names)
+        -- (no aggregate here needs the rows in order, so the groups can be
+        -- hashed: the median and the members are sorted group by group;
+        -- were all rows sorted, module first, as colleges and programmes
+        -- repeat)
         GROUP BY 3, 4, 2, 1
     ), published AS (
         SELECT g.* FROM grouped AS g WHERE g.students >= 5

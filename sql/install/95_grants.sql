@@ -35,6 +35,8 @@ GRANT EXECUTE ON FUNCTION
     @extschema@.stable_avg_combine(internal, internal),
     @extschema@.stable_avg_serialize(internal), @extschema@.stable_avg_deserialize(bytea, internal),
     @extschema@.symmetric_difference_size(text[], text[]),
+    @extschema@.stable_median(double precision), @extschema@.stable_median_final(internal),
+    @extschema@.byte_sorted(text[]),
     @extschema@.current_academic_year(),
     @extschema@.in_exam_period(), @extschema@.mark_class(numeric),
     @extschema@.ordinal_fit(integer, double precision[]),

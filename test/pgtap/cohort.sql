@@ -5,7 +5,7 @@
 -- from another by 1 to 4 students left out), the same bits however the
 -- refresh is planned.
 BEGIN;
-SELECT plan(25);
+SELECT plan(37);
 SET LOCAL client_min_messages = warning;
 \ir ../day_by_day.sql
 
@@ -62,6 +62,35 @@ RESET parallel_tuple_cost;
 RESET min_parallel_table_scan_size;
 DROP TABLE public.many_shared;
 
+-- engage.stable_median: the bits of percentile_cont(0.5) --------------------------
+SELECT is(engage.stable_median(x), 2::float8, 'the middle of three values')
+FROM unnest(ARRAY[3, 1, 2]::float8[]) AS x;
+SELECT is(engage.stable_median(x), 2.5::float8, 'between the two middle values of four, NULLs left out')
+FROM unnest(ARRAY[4, NULL, 1, 3, 2]::float8[]) AS x;
+SELECT is((SELECT engage.stable_median(x) FROM unnest(ARRAY[NULL]::float8[]) AS x), NULL::float8,
+          'no values give NULL');
+-- groups of 1 to 40 values, repeated values among them, in random order
+CREATE TEMP TABLE medians AS
+SELECT g, round((random() * 20 - 5)::numeric, (g % 3) * 4)::float8 * CASE WHEN g % 5 = 0 THEN 1e-300 ELSE 1 END AS x
+FROM generate_series(1, 400) AS g, generate_series(1, g % 40 + 1) AS k;
+SELECT is((SELECT count(*) FROM (
+               SELECT g FROM medians GROUP BY g
+               HAVING float8send(engage.stable_median(x)) IS DISTINCT FROM
+                      float8send(percentile_cont(0.5) WITHIN GROUP (ORDER BY x))) AS d),
+          0::bigint, 'on 400 groups of 1 to 40 values, the bits of percentile_cont(0.5)');
+SELECT is((SELECT count(*) FROM medians GROUP BY () HAVING count(DISTINCT g) = 400), 8200::bigint,
+          'the groups hold 8,200 values (the test above compares them all)');
+SELECT throws_ok($$SELECT engage.stable_median(x) FROM unnest(ARRAY[1, 'NaN']::float8[]) AS x$$,
+                 '22023', NULL, 'NaN is refused by the median too');
+
+-- engage.byte_sorted ----------------------------------------------------------------
+SELECT is(engage.byte_sorted('{b,ab,B,a,b}'), '{B,a,ab,b,b}', 'byte order: upper case first, a prefix first, duplicates kept');
+SELECT is(engage.byte_sorted('{}'), '{}', 'an empty array stays empty');
+SELECT is(engage.byte_sorted(ARRAY['é', 'z', 'e', 'ü', 'E']), ARRAY['E', 'e', 'z', 'é', 'ü'],
+          'multibyte characters by their bytes');
+SELECT throws_ok($$SELECT engage.byte_sorted('{a,NULL}')$$, '22004', NULL, 'a NULL member is refused');
+SELECT throws_ok($$SELECT engage.byte_sorted('{{a},{b}}')$$, '2202E', NULL, 'a two-dimensional array is refused');
+
 -- engage.symmetric_difference_size --------------------------------------------------
 SELECT is(engage.symmetric_difference_size('{a,b,c}', '{b,c,d,e}'), 3, 'a and d, e are not shared');
 SELECT is(engage.symmetric_difference_size('{}', '{x,y}'), 2, 'against an empty group, every member differs');
@@ -87,6 +116,9 @@ SELECT is((SELECT count(*) FROM pairs
                  <> (SELECT count(*) FROM ((SELECT unnest(p) EXCEPT SELECT unnest(q))
                                            UNION ALL (SELECT unnest(q) EXCEPT SELECT unnest(p))) AS d)),
           0::bigint, 'on 50 random pairs of sets the count equals one by EXCEPT');
+SELECT is((SELECT count(*) FROM pairs
+           WHERE engage.byte_sorted(p || q) <> ARRAY(SELECT x FROM unnest(p || q) AS x ORDER BY x COLLATE "C")),
+          0::bigint, 'engage.byte_sorted: on 50 random arrays, the order of ORDER BY x COLLATE "C"');
 
 -- a cohort -------------------------------------------------------------------------
 -- 40 students of one programme in four modules, and 3 of another programme
