@@ -279,17 +279,24 @@ typedef struct CohortMembers
 	Datum		current;		/* the member read last */
 } CohortMembers;
 
+/* A group's members are a one-dimensional array without NULL. */
 static void
-CohortMembersStart(CohortMembers *m, ArrayType *array, const char *argname)
+CohortCheckMembers(ArrayType *array, const char *argname, const char *function)
 {
 	if (ARR_NDIM(array) > 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("%s of engage.symmetric_difference_size must be one-dimensional", argname)));
+				 errmsg("%s of %s must be one-dimensional", argname, function)));
 	if (array_contains_nulls(array))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s of engage.symmetric_difference_size must not contain NULL", argname)));
+				 errmsg("%s of %s must not contain NULL", argname, function)));
+}
+
+static void
+CohortMembersStart(CohortMembers *m, ArrayType *array, const char *argname)
+{
+	CohortCheckMembers(array, argname, "engage.symmetric_difference_size");
 	m->argname = argname;
 	/* without NULLs the members follow the header, each aligned as text is */
 	m->ptr = (const char *) array + ARR_OVERHEAD_NONULLS(ARR_NDIM(array));
@@ -376,14 +383,7 @@ engage_byte_sorted(PG_FUNCTION_ARGS)
 	int			n;
 	ArrayType  *sorted;
 
-	if (ARR_NDIM(array) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("engage.byte_sorted takes a one-dimensional array")));
-	if (array_contains_nulls(array))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("engage.byte_sorted takes an array without NULL")));
+	CohortCheckMembers(array, "members", "engage.byte_sorted");
 	deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT, &members, NULL, &n);
 	qsort(members, n, sizeof(Datum), CohortCompareDatums);
 	sorted = construct_array(members, n, TEXTOID, -1, false, TYPALIGN_INT);

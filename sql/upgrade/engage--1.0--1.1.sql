@@ -608,18 +608,7 @@ $$;
 -- (out of the extension, and so out of the tables pg_dump dumps for it)
 ALTER TABLE @extschema@.daily_engagement RENAME TO daily_engagement_1_0;
 ALTER EXTENSION engage DROP TABLE @extschema@.daily_engagement_1_0;
-CREATE TABLE @extschema@.daily_engagement (
-    student_id    text NOT NULL,
-    module_code   text,
-    day           date NOT NULL,
-    ele_minutes   double precision NOT NULL,
-    app_choices   integer NOT NULL,
-    career_events integer NOT NULL,
-    score         double precision NOT NULL,
-    ele_minutes_7d   double precision NOT NULL,
-    app_choices_7d   integer NOT NULL,
-    career_events_7d integer NOT NULL
-) PARTITION BY RANGE (day);
+--@include 60_pipeline.sql daily_engagement
 ALTER TABLE @extschema@.daily_engagement ENABLE ROW LEVEL SECURITY;
 ALTER TABLE @extschema@.daily_engagement FORCE ROW LEVEL SECURITY;
 CREATE POLICY viewer_read ON @extschema@.daily_engagement FOR SELECT TO engage_tutor, engage_student, engage_app

@@ -5,13 +5,13 @@
 # (docs/development.md, "Versions and upgrades"):
 #
 #   --@include PART         the whole of sql/install/PART
-#   --@include PART NAME    the function, procedure or view NAME of
-#                           sql/install/PART as it is written there: from its
-#                           CREATE line to the line "$$;" that ends its body,
-#                           or to the first line ending in ";" (a view, or a
-#                           function in C)
-#   --@replace PART NAME    the same as CREATE OR REPLACE (for an object the
-#                           old version has)
+#   --@include PART NAME    the function, procedure, view, aggregate or table
+#                           NAME of sql/install/PART as it is written there:
+#                           from its CREATE line to the line "$$;" that ends
+#                           its body, or to the first line ending in ";" (a
+#                           view, a function in C, an aggregate, a table)
+#   --@replace PART NAME    the same as CREATE OR REPLACE (for a function,
+#                           procedure or view the old version has)
 set -eu
 install=$(dirname "$0")/../install
 awk -v install="$install" '
@@ -32,7 +32,7 @@ $1 == "--@include" && NF == 2 {
     part = install "/" $2
     copying = found = 0
     while ((getline line < part) > 0) {
-        if (!found && line ~ ("^CREATE (FUNCTION|PROCEDURE|VIEW) @extschema@[.]" $3 "([( ]|$)")) {
+        if (!found && line ~ ("^CREATE (FUNCTION|PROCEDURE|VIEW|AGGREGATE|TABLE) @extschema@[.]" $3 "([( ]|$)")) {
             if ($1 == "--@replace") sub(/^CREATE /, "CREATE OR REPLACE ", line)
             copying = found = 1
             body = 0
@@ -44,7 +44,7 @@ $1 == "--@include" && NF == 2 {
         }
     }
     close(part)
-    if (!found) fail("no function, procedure or view " $3 " in " part)
+    if (!found) fail("no function, procedure, view, aggregate or table " $3 " in " part)
     if (copying) fail("no end of " $3 " in " part)
     next
 }
