@@ -132,11 +132,13 @@ BEGIN
         EXECUTE pg_catalog.format('CREATE UNIQUE INDEX %I ON %s (student_id, day, (COALESCE(module_code, %L)))',
                                   part.relname || '_key', part.name, '');
         EXECUTE pg_catalog.format('CREATE INDEX %I ON %s (day)', part.relname || '_day', part.name);
+        -- the statistics the run's later steps are planned with
+        EXECUTE pg_catalog.format('ANALYZE %s', part.name);
     END LOOP;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.index_years(date, date) IS
-'For engage.refresh: builds the indexes (the key student, day, module; and day) of the partitions of engage.daily_engagement of the academic years from first_day to last_day that have none (made by engage.open_years), once their rows are written.';
+'For engage.refresh: builds the indexes (the key student, day, module; and day) of the partitions of engage.daily_engagement of the academic years from first_day to last_day that have none (made by engage.open_years), once their rows are written, and analyzes them.';
 COMMENT ON TABLE @extschema@.daily_engagement IS 'Computed by engage.refresh: the engagement profile of each consenting student per module (and overall, module_code NULL) per day.';
 COMMENT ON COLUMN @extschema@.daily_engagement.student_id IS 'The student.';
 COMMENT ON COLUMN @extschema@.daily_engagement.day IS 'Calendar day in the institution''s time zone.';

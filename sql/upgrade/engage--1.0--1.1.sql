@@ -586,7 +586,7 @@ COMMENT ON FUNCTION @extschema@.open_years(date, date) IS
 'For engage.refresh: gives each academic year from first_day to last_day without a partition of engage.daily_engagement one, empty and without indexes, and returns them (engage.index_years indexes them once their rows are written).';
 --@include 60_pipeline.sql index_years
 COMMENT ON FUNCTION @extschema@.index_years(date, date) IS
-'For engage.refresh: builds the indexes (the key student, day, module; and day) of the partitions of engage.daily_engagement of the academic years from first_day to last_day that have none (made by engage.open_years), once their rows are written.';
+'For engage.refresh: builds the indexes (the key student, day, module; and day) of the partitions of engage.daily_engagement of the academic years from first_day to last_day that have none (made by engage.open_years), once their rows are written, and analyzes them.';
 REVOKE ALL ON FUNCTION @extschema@.open_years(date, date), @extschema@.index_years(date, date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.open_years(date, date), @extschema@.index_years(date, date) TO engage_loader;
 
