@@ -347,6 +347,8 @@ DECLARE
     weeks       date[];
     weeks_from  date;
     weeks_until date;
+    -- the weeks, where some weeks between them are not (NULL where all are)
+    weeks_apart date[];
     sort_was    text;
     bulk        boolean;
     bulk_to_ts  timestamptz;
@@ -714,7 +716,8 @@ BEGIN
               AS first) AS w,
              pg_catalog.generate_series(0, (to_day - w.first) / 7) AS i);
     DELETE FROM @extschema@.cohort_week AS cw WHERE cw.week = ANY (weeks);
-    SELECT min(w), max(w) + 7 INTO weeks_from, weeks_until FROM pg_catalog.unnest(weeks) AS w;
+    SELECT min(w), max(w) + 7, CASE WHEN count(DISTINCT w) < (max(w) + 7 - min(w)) / 7 THEN weeks END
+    INTO weeks_from, weeks_until, weeks_apart FROM pg_catalog.unnest(weeks) AS w;
     -- Each student's mean score per group and week, in a temporary table
     -- whose statistics the planner sees.  The statements below are planned
     -- with the run's weeks as values (EXECUTE ... USING): estimated without
@@ -722,7 +725,9 @@ BEGIN
     -- plans chosen for that take seconds.  daily_engagement holds the days
     -- of consenting students only (the purge above), and engage.stable_avg
     -- has the same bits in any order, so no plan (parallel workers
-    -- included) can change a figure.
+    -- included) can change a figure.  The weeks are read as days from
+    -- weeks_from to weeks_until, and tested one by one only where some
+    -- weeks between them are not the run's.
     IF pg_catalog.to_regclass('pg_temp.engage_refresh_weekly') IS NOT NULL THEN
         DROP TABLE pg_temp.engage_refresh_weekly;
     END IF;
@@ -739,11 +744,11 @@ BEGIN
             SELECT d.student_id, d.module_code, @extschema@.week_start(d.day) AS week,
                    @extschema@.stable_avg(d.score) AS score
             FROM @extschema@.daily_engagement AS d
-            WHERE d.day >= $1 AND d.day < $2 AND @extschema@.week_start(d.day) = ANY ($3)
+            WHERE d.day >= $1 AND d.day < $2 AND ($3 IS NULL OR @extschema@.week_start(d.day) = ANY ($3))
             GROUP BY 1, 2, 3
         ) AS g
         JOIN @extschema@.student AS st ON st.student_id = g.student_id
-        $sql$ USING weeks_from, weeks_until, weeks;
+        $sql$ USING weeks_from, weeks_until, weeks_apart;
     ELSE
         EXECUTE $sql$
         CREATE TEMP TABLE engage_refresh_weekly ON COMMIT DROP AS
@@ -754,10 +759,10 @@ BEGIN
                    @extschema@.stable_avg(d.score) AS score
             FROM @extschema@.daily_engagement AS d
             WHERE d.student_id = st.student_id
-              AND d.day >= $1 AND d.day < $2 AND @extschema@.week_start(d.day) = ANY ($3)
+              AND d.day >= $1 AND d.day < $2 AND ($3 IS NULL OR @extschema@.week_start(d.day) = ANY ($3))
             GROUP BY 1, 2
         ) AS g
-        $sql$ USING weeks_from, weeks_until, weeks;
+        $sql$ USING weeks_from, weeks_until, weeks_apart;
     END IF;
     PERFORM pg_catalog.set_config('enable_sort', sort_was, true);
     ANALYZE pg_temp.engage_refresh_weekly;

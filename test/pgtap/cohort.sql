@@ -5,7 +5,7 @@
 -- from another by 1 to 4 students left out), the same bits however the
 -- refresh is planned.
 BEGIN;
-SELECT plan(37);
+SELECT plan(40);
 SET LOCAL client_min_messages = warning;
 \ir ../day_by_day.sql
 
@@ -244,6 +244,26 @@ DELETE FROM engage.cohort_week;
 CALL pg_temp.refresh_day_by_day('2026-10-05', '2026-10-25');
 SELECT is(pg_temp.bits('engage.cohort_week'), pg_temp.bits('serial_cohort'),
           'run night by night, the cohort figures have the same bits as from one run over the weeks');
+
+-- a withdrawal recomputes the weeks it removes rows from, with the run's
+-- own week three weeks later: weeks with others between them, which are
+-- not the run's (six other students' rows written by hand in one)
+INSERT INTO engage.daily_engagement (student_id, module_code, day, ele_minutes, app_choices, career_events,
+                                     score, ele_minutes_7d, app_choices_7d, career_events_7d)
+SELECT student_id, NULL, '2026-10-27', 1, 0, 0, 1, 1, 0, 0
+FROM engage.student WHERE programme = 'BSc Biology' ORDER BY student_id DESC LIMIT 6;
+INSERT INTO engage.consent (student_id, academic_year, granted)
+SELECT min(student_id), '2026/27', false FROM engage.student WHERE programme = 'BSc Biology';
+CALL engage.refresh('2026-11-10', '2026-11-10');
+SELECT is_empty($$SELECT FROM engage.cohort_week WHERE week = '2026-10-26'$$,
+                'a week between them is not the run''s: no figures for it');
+CREATE TEMP TABLE weeks_apart AS SELECT * FROM engage.cohort_week WHERE week < '2026-10-26';
+SELECT isnt(pg_temp.bits('weeks_apart'), pg_temp.bits('serial_cohort'),
+            'the withdrawal changes the figures of the weeks it counted in');
+CALL engage.refresh('2026-10-05', '2026-10-25');
+CREATE TEMP TABLE weeks_again AS SELECT * FROM engage.cohort_week WHERE week < '2026-10-26';
+SELECT is(pg_temp.bits('weeks_apart'), pg_temp.bits('weeks_again'),
+          'recomputed with a week three weeks apart, they have the bits of a run over those weeks');
 
 SELECT * FROM finish();
 ROLLBACK;
