@@ -196,23 +196,36 @@ engage_stable_avg_deserialize(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(state);
 }
 
+/*
+ * A final function's state with its values in ascending order, or NULL when
+ * it holds none.  Sorted in place: the state stands for a multiset of
+ * values, which the sort leaves as it is (the aggregates are
+ * FINALFUNC_MODIFY = SHAREABLE, and a query may share one state between
+ * engage.stable_avg and engage.stable_median).
+ */
+static StableAvgState *
+StableAvgSorted(FunctionCallInfo fcinfo)
+{
+	StableAvgState *state;
+
+	if (PG_ARGISNULL(0))
+		return NULL;
+	state = (StableAvgState *) PG_GETARG_POINTER(0);
+	if (state->n == 0)
+		return NULL;
+	qsort(state->values, state->n, sizeof(double), StableAvgCompare);
+	return state;
+}
+
 PG_FUNCTION_INFO_V1(engage_stable_avg_final);
 Datum
 engage_stable_avg_final(PG_FUNCTION_ARGS)
 {
-	StableAvgState *state;
+	StableAvgState *state = StableAvgSorted(fcinfo);
 	double		sum = 0;
 
-	if (PG_ARGISNULL(0))
+	if (state == NULL)
 		PG_RETURN_NULL();
-	state = (StableAvgState *) PG_GETARG_POINTER(0);
-	if (state->n == 0)
-		PG_RETURN_NULL();
-	/*
-	 * Sorted in place: the state stands for a multiset of values, which the
-	 * sort leaves as it is (the aggregate is FINALFUNC_MODIFY = SHAREABLE).
-	 */
-	qsort(state->values, state->n, sizeof(double), StableAvgCompare);
 	for (int64 i = 0; i < state->n; i++)
 		sum += state->values[i];
 	if (isinf(sum) && !isinf(state->values[0]) && !isinf(state->values[state->n - 1]))
@@ -226,23 +239,18 @@ engage_stable_avg_final(PG_FUNCTION_ARGS)
  * The median, as percentile_cont(0.5) computes it from the sorted values:
  * the middle value, or of two middle values lo and hi, lo + 0.5 * (hi - lo).
  * Unlike percentile_cont it is an ordinary aggregate, so a grouping that
- * computes it may hash its groups instead of sorting every row.  It shares
- * engage.stable_avg's state, sorted in place the same way.
+ * computes it may hash its groups instead of sorting every row.
  */
 PG_FUNCTION_INFO_V1(engage_stable_median_final);
 Datum
 engage_stable_median_final(PG_FUNCTION_ARGS)
 {
-	StableAvgState *state;
+	StableAvgState *state = StableAvgSorted(fcinfo);
 	double		lo;
 	double		hi;
 
-	if (PG_ARGISNULL(0))
+	if (state == NULL)
 		PG_RETURN_NULL();
-	state = (StableAvgState *) PG_GETARG_POINTER(0);
-	if (state->n == 0)
-		PG_RETURN_NULL();
-	qsort(state->values, state->n, sizeof(double), StableAvgCompare);
 	lo = state->values[(state->n - 1) / 2];
 	hi = state->values[state->n / 2];
 	PG_RETURN_FLOAT8(state->n % 2 == 1 ? lo : lo + 0.5 * (hi - lo));
