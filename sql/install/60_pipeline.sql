@@ -109,10 +109,9 @@ $$;
 COMMENT ON FUNCTION @extschema@.open_years(date, date) IS
 'For engage.refresh: gives each academic year from first_day to last_day without a partition of engage.daily_engagement one, empty and without indexes, and returns them (engage.index_years indexes them once their rows are written).';
 
--- The indexes of the partitions of the academic years from first_day to
--- last_day that have none: built by sorting, once engage.open_years has
--- made the partitions and their rows are written.
-CREATE FUNCTION @extschema@.index_years(first_day date, last_day date)
+-- The indexes of the partitions that have none (those engage.open_years
+-- made, once their rows are written): built by sorting.
+CREATE FUNCTION @extschema@.index_years()
 RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -121,14 +120,10 @@ DECLARE
     part record;
 BEGIN
     FOR part IN SELECT c.oid::regclass AS name, c.relname
-                FROM @extschema@.academic_year AS y
-                JOIN pg_catalog.pg_class AS c
-                  ON c.relname = 'daily_engagement_' || pg_catalog.translate(y.label, '/', '_')
-                 AND c.relnamespace = '@extschema@'::regnamespace
-                WHERE y.starts <= last_day AND y.ends >= first_day
-                  AND c.relispartition
+                FROM pg_catalog.pg_inherits AS i JOIN pg_catalog.pg_class AS c ON c.oid = i.inhrelid
+                WHERE i.inhparent = '@extschema@.daily_engagement'::regclass
                   AND NOT EXISTS (SELECT FROM pg_catalog.pg_index AS x WHERE x.indrelid = c.oid)
-                ORDER BY y.starts LOOP
+                ORDER BY c.relname LOOP
         EXECUTE pg_catalog.format('CREATE UNIQUE INDEX %I ON %s (student_id, day, (COALESCE(module_code, %L)))',
                                   part.relname || '_key', part.name, '');
         EXECUTE pg_catalog.format('CREATE INDEX %I ON %s (day)', part.relname || '_day', part.name);
@@ -137,8 +132,8 @@ BEGIN
     END LOOP;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.index_years(date, date) IS
-'For engage.refresh: builds the indexes (the key student, day, module; and day) of the partitions of engage.daily_engagement of the academic years from first_day to last_day that have none (made by engage.open_years), once their rows are written, and analyzes them.';
+COMMENT ON FUNCTION @extschema@.index_years() IS
+'For engage.refresh: builds the indexes (the key student, day, module; and day) of the partitions of engage.daily_engagement that have none (made by engage.open_years), once their rows are written, and analyzes them.';
 COMMENT ON TABLE @extschema@.daily_engagement IS 'Computed by engage.refresh: the engagement profile of each consenting student per module (and overall, module_code NULL) per day.';
 COMMENT ON COLUMN @extschema@.daily_engagement.student_id IS 'The student.';
 COMMENT ON COLUMN @extschema@.daily_engagement.day IS 'Calendar day in the institution''s time zone.';
@@ -646,7 +641,7 @@ BEGIN
 
         GET DIAGNOSTICS written = ROW_COUNT;
     END IF;
-    PERFORM @extschema@.index_years(write_from, to_day);
+    PERFORM @extschema@.index_years();
 
     -- No profiling without consent: a withdrawal removes the whole year's
     -- rows, and the cohort weeks they counted in are computed again.  Every
@@ -712,8 +707,7 @@ BEGIN
     -- by difference
     weeks := weeks || ARRAY(
         SELECT w.first + 7 * i
-        FROM (SELECT @extschema@.week_start(least(from_day, (SELECT min(f) FROM pg_catalog.unnest(stale_from) AS f)))
-              AS first) AS w,
+        FROM (SELECT @extschema@.week_start(write_from) AS first) AS w,
              pg_catalog.generate_series(0, (to_day - w.first) / 7) AS i);
     DELETE FROM @extschema@.cohort_week AS cw WHERE cw.week = ANY (weeks);
     SELECT min(w), max(w) + 7, CASE WHEN count(DISTINCT w) < (max(w) + 7 - min(w)) / 7 THEN weeks END

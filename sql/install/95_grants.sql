@@ -94,7 +94,7 @@ GRANT SELECT ON @extschema@.coefficients, @extschema@.exam_period, @extschema@.c
                 @extschema@.college_spans TO engage_loader;
 GRANT EXECUTE ON PROCEDURE @extschema@.refresh(date, date) TO engage_loader;
 GRANT EXECUTE ON FUNCTION @extschema@.refresh_on_workers(date, date, text[]), @extschema@.hold_consent_decisions(),
-                          @extschema@.open_years(date, date), @extschema@.index_years(date, date)
+                          @extschema@.open_years(date, date), @extschema@.index_years()
     TO engage_loader;
 
 -- administrators: consent on a student's behalf, exam periods, weights, note removal

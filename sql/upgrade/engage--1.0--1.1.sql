@@ -585,10 +585,10 @@ REVOKE ALL ON PROCEDURE @extschema@.distribute() FROM PUBLIC;
 COMMENT ON FUNCTION @extschema@.open_years(date, date) IS
 'For engage.refresh: gives each academic year from first_day to last_day without a partition of engage.daily_engagement one, empty and without indexes, and returns them (engage.index_years indexes them once their rows are written).';
 --@include 60_pipeline.sql index_years
-COMMENT ON FUNCTION @extschema@.index_years(date, date) IS
-'For engage.refresh: builds the indexes (the key student, day, module; and day) of the partitions of engage.daily_engagement of the academic years from first_day to last_day that have none (made by engage.open_years), once their rows are written, and analyzes them.';
-REVOKE ALL ON FUNCTION @extschema@.open_years(date, date), @extschema@.index_years(date, date) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.open_years(date, date), @extschema@.index_years(date, date) TO engage_loader;
+COMMENT ON FUNCTION @extschema@.index_years() IS
+'For engage.refresh: builds the indexes (the key student, day, module; and day) of the partitions of engage.daily_engagement that have none (made by engage.open_years), once their rows are written, and analyzes them.';
+REVOKE ALL ON FUNCTION @extschema@.open_years(date, date), @extschema@.index_years() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.open_years(date, date), @extschema@.index_years() TO engage_loader;
 
 DO $$
 DECLARE
@@ -642,15 +642,14 @@ $$;
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.daily_engagement', '');
 DO $$
 DECLARE
-    first_day date := (SELECT min(d.day) FROM @extschema@.daily_engagement_1_0 AS d);
-    last_day  date := (SELECT max(d.day) FROM @extschema@.daily_engagement_1_0 AS d);
-    part      regclass;
+    part regclass;
 BEGIN
-    FOREACH part IN ARRAY @extschema@.open_years(first_day, last_day) LOOP
+    FOREACH part IN ARRAY @extschema@.open_years((SELECT min(d.day) FROM @extschema@.daily_engagement_1_0 AS d),
+                                                 (SELECT max(d.day) FROM @extschema@.daily_engagement_1_0 AS d)) LOOP
         EXECUTE format('ALTER EXTENSION engage DROP TABLE %s', part);
     END LOOP;
     INSERT INTO @extschema@.daily_engagement SELECT * FROM @extschema@.daily_engagement_1_0;
-    PERFORM @extschema@.index_years(first_day, last_day);
+    PERFORM @extschema@.index_years();
 END
 $$;
 --@replace 80_dashboard.sql my_students

@@ -52,7 +52,7 @@ SELECT s, engage.current_academic_year(), 'plan' FROM unnest(ARRAY['S1', 'S2', '
 -- makes; these stored figures are written by hand)
 DO $$ BEGIN
     PERFORM engage.open_years(engage.today() - 60, engage.today());
-    PERFORM engage.index_years(engage.today() - 60, engage.today());
+    PERFORM engage.index_years();
 END $$;
 INSERT INTO engage.daily_engagement
 SELECT s, m, d - i, 10, 1, 0, 5, 10 * (4 - i), 4 - i, 0 FROM today, unnest(ARRAY['S1', 'S2', 'S3', 'S4']) AS s,

@@ -35,7 +35,7 @@ SELECT s, engage.current_academic_year(), true FROM unnest(ARRAY['S1', 'S3', 'S4
 -- makes; these stored figures are written by hand)
 DO $$ BEGIN
     PERFORM engage.open_years(engage.today() - 60, engage.today());
-    PERFORM engage.index_years(engage.today() - 60, engage.today());
+    PERFORM engage.index_years();
 END $$;
 -- stored figures (as the refresh stores them) for the 30 days up to yesterday:
 -- S1 steady at 10 then 3 yesterday (a drop); S3 near zero, 0.07 then 0.02,

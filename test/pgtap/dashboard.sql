@@ -40,7 +40,7 @@ FROM today, (VALUES ('S1', 'Essay 1', 60, 10), ('S1', 'Essay 2', 70, 5), ('S1', 
 -- makes; these stored figures are written by hand)
 DO $$ BEGIN
     PERFORM engage.open_years(engage.today() - 60, engage.today());
-    PERFORM engage.index_years(engage.today() - 60, engage.today());
+    PERFORM engage.index_years();
 END $$;
 -- the last 14 days of stored figures; S1 scores 8 and S3 scores 2 against a
 -- published programme median of 5; S4's programme has no published figures

@@ -76,7 +76,7 @@ SELECT is(engage.open_years('2025-08-01', '2026-12-01')::text[], ARRAY['engage.d
           'engage.open_years makes the partitions missing, and returns them');
 SELECT is_empty($$SELECT FROM pg_index WHERE indrelid = 'engage.daily_engagement_2026_27'::regclass$$,
                 'a partition is made without indexes');
-SELECT lives_ok($$SELECT engage.index_years('2026-08-01', '2026-08-01')$$, 'engage.index_years runs');
+SELECT lives_ok('SELECT engage.index_years()', 'engage.index_years runs');
 SELECT is((SELECT count(*) FROM pg_index WHERE indrelid = 'engage.daily_engagement_2026_27'::regclass), 2::bigint,
           'engage.index_years builds its two indexes');
 SELECT is(engage.open_years('2024-08-01', '2027-07-31'), '{}'::regclass[], 'no year gets a second partition');

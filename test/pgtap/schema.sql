@@ -64,7 +64,7 @@ $$, ARRAY['engage.viewer()', 'engage.visible_students()', 'engage.consenting_stu
           'engage.pending_note_removals()',
           'engage.fit_coefficients(text,text,text[])', 'engage.apply_fit(bigint)',
           'engage.programme_positions()', 'engage.load(regclass,interval)',
-          'engage.open_years(date,date)', 'engage.index_years(date,date)'],
+          'engage.open_years(date,date)', 'engage.index_years()'],
    'only the identity, policy, writing, fitting and loading functions run with the owner''s rights');
 
 SELECT is_empty($$
@@ -81,7 +81,7 @@ SELECT is_empty($$
       -- the refresh, which loaders run, makes and indexes the partitions of
       -- daily_engagement (see test/pgtap/partitions.sql)
       AND NOT (r.rolname = 'engage_loader'
-               AND p.oid IN ('engage.open_years(date,date)'::regprocedure, 'engage.index_years(date,date)'::regprocedure))
+               AND p.oid IN ('engage.open_years(date,date)'::regprocedure, 'engage.index_years()'::regprocedure))
     UNION ALL
     SELECT p.oid::regprocedure::text, 'PUBLIC' FROM pg_proc AS p
     WHERE p.pronamespace = 'engage'::regnamespace AND p.prosecdef
@@ -148,7 +148,7 @@ SELECT is_empty($$
       AND p.proowner <> 'engage_owner'::regrole
       -- only the owner of daily_engagement may attach a partition to it: the
       -- two functions that make and index its partitions take dates alone
-      AND p.oid NOT IN ('engage.open_years(date,date)'::regprocedure, 'engage.index_years(date,date)'::regprocedure)
+      AND p.oid NOT IN ('engage.open_years(date,date)'::regprocedure, 'engage.index_years()'::regprocedure)
     UNION ALL
     SELECT c.relname FROM pg_class AS c
     WHERE c.relnamespace = 'engage'::regnamespace AND c.relkind = 'v'

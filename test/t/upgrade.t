@@ -157,7 +157,7 @@ for r in $releases; do
         grep ' TABLE DATA engage daily_engagement_' "$work/data.list" >"$work/data.partitions" &&
         pg_restore -a -d engage_fresh --exit-on-error -L "$work/data.rest" "$work/data.dump" &&
         days=$($psql -d engage_upgraded -c "SELECT format('%L::date, %L::date', min(day), max(day)) FROM engage.daily_engagement") &&
-        $psql -d engage_fresh -c "SELECT engage.open_years($days)" -c "SELECT engage.index_years($days)" >/dev/null &&
+        $psql -d engage_fresh -c "SELECT engage.open_years($days)" -c "SELECT engage.index_years()" >/dev/null &&
         pg_restore -a -d engage_fresh --exit-on-error -L "$work/data.partitions" "$work/data.dump" &&
         $psql -d engage_upgraded -c "CALL engage.refresh('2026-11-07', '2026-11-27')" &&
         $psql -d engage_fresh -c "CALL engage.refresh('2026-11-07', '2026-11-27')"
